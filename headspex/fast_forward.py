@@ -1,0 +1,177 @@
+"""A plain-PyTorch forward pass for Llama-family models, built for masked head evaluation.
+
+It reads the Hugging Face weights (references, no copies) and runs the same computation as
+``LlamaForCausalLM`` with three shortcuts the engine needs:
+
+* the residual stream can enter at any layer (``run_layers(h, start, stop)``), so a prefix that does
+  not depend on the mask is computed once per question;
+* the last layer computes only the last position (the only one that is scored);
+* logits are computed only for the answer tokens at the last position.
+
+Heads are masked exactly where the TransformerLens bridge's ``blocks.{l}.attn.hook_z`` sits: the
+per-query-head input of the output projection, through :meth:`hooks.HeadAblation.apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+# (z [batch, pos, n_heads, d_head], layer) -> z
+HeadFn = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+@dataclass
+class LayerWeights:
+    ln1: torch.Tensor
+    q: torch.Tensor
+    k: torch.Tensor
+    v: torch.Tensor
+    o: torch.Tensor
+    ln2: torch.Tensor
+    gate: torch.Tensor
+    up: torch.Tensor
+    down: torch.Tensor
+    q_bias: torch.Tensor | None = None
+    k_bias: torch.Tensor | None = None
+    v_bias: torch.Tensor | None = None
+    o_bias: torch.Tensor | None = None
+
+
+@dataclass
+class LlamaWeights:
+    """Parameters of a Llama-family model, as references to the Hugging Face tensors."""
+
+    embed: torch.Tensor  # [vocab, d_model]
+    layers: list[LayerWeights]
+    norm: torch.Tensor  # [d_model]
+    lm_head: torch.Tensor  # [vocab, d_model]
+    rotary: Any  # the model's rotary embedding module: (x, position_ids) -> (cos, sin)
+    n_heads: int
+    n_kv_heads: int
+    d_head: int
+    eps: float
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+
+SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
+
+
+def extract_weights(hf_model: Any) -> LlamaWeights | None:
+    """Weights for the fast backend, or ``None`` when the architecture is not a supported Llama type."""
+    cfg = hf_model.config
+    if getattr(cfg, "model_type", None) not in SUPPORTED_MODEL_TYPES or getattr(cfg, "sliding_window", None):
+        return None
+    base = hf_model.model
+    layers = []
+    for layer in base.layers:
+        a, m = layer.self_attn, layer.mlp
+        layers.append(LayerWeights(
+            ln1=layer.input_layernorm.weight, q=a.q_proj.weight, k=a.k_proj.weight, v=a.v_proj.weight,
+            o=a.o_proj.weight, ln2=layer.post_attention_layernorm.weight, gate=m.gate_proj.weight,
+            up=m.up_proj.weight, down=m.down_proj.weight, q_bias=a.q_proj.bias, k_bias=a.k_proj.bias,
+            v_bias=a.v_proj.bias, o_bias=a.o_proj.bias,
+        ))
+    n_heads = cfg.num_attention_heads
+    return LlamaWeights(
+        embed=base.embed_tokens.weight, layers=layers, norm=base.norm.weight, lm_head=hf_model.lm_head.weight,
+        rotary=base.rotary_emb, n_heads=n_heads, n_kv_heads=cfg.num_key_value_heads or n_heads,
+        d_head=getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads, eps=cfg.rms_norm_eps,
+    )
+
+
+@dataclass
+class Prepared:
+    """Per-batch state shared by every layer: rotary tables and the attention mask."""
+
+    cos: torch.Tensor  # [batch, pos, d_head]
+    sin: torch.Tensor
+    allowed: torch.Tensor  # bool [batch, 1, pos, pos]: causal, non-pad keys, and the diagonal
+
+    def repeat(self, n: int) -> "Prepared":
+        """The same state for ``n`` stacked copies of the batch (copy-major)."""
+        return Prepared(self.cos.repeat(n, 1, 1), self.sin.repeat(n, 1, 1), self.allowed.repeat(n, 1, 1, 1))
+
+
+def prepare(w: LlamaWeights, attention_mask: torch.Tensor, dtype: torch.dtype) -> Prepared:
+    """Rotary tables and attention mask for a left-padded batch. attention_mask: [batch, pos] (1 = token)."""
+    am = attention_mask.bool()
+    b, p = am.shape
+    position_ids = (am.long().cumsum(-1) - 1).clamp(min=0)
+    dummy = torch.empty(0, dtype=dtype, device=am.device)
+    cos, sin = w.rotary(dummy, position_ids)
+    causal = torch.ones(p, p, dtype=torch.bool, device=am.device).tril()
+    allowed = causal[None] & am[:, None, :]
+    allowed = allowed | torch.eye(p, dtype=torch.bool, device=am.device)[None]  # pad queries see themselves (no NaN)
+    return Prepared(cos.to(dtype), sin.to(dtype), allowed[:, None])
+
+
+def embed(w: LlamaWeights, input_ids: torch.Tensor) -> torch.Tensor:
+    """[batch, pos] -> residual stream [batch, pos, d_model]."""
+    return F.embedding(input_ids, w.embed)
+
+
+def run_layers(w: LlamaWeights, h: torch.Tensor, prep: Prepared, start: int, stop: int, *,
+               head_fn: HeadFn | None = None, last_only_final: bool = False) -> torch.Tensor:
+    """Run layers ``start..stop-1`` on the residual stream ``h`` [batch, pos, d_model].
+
+    ``head_fn(z, layer)`` edits the per-head attention output z [batch, pos, n_heads, d_head] before
+    the output projection. With ``last_only_final`` the last layer run computes the last position only,
+    and the result is [batch, 1, d_model].
+    """
+    for layer in range(start, stop):
+        last_only = last_only_final and layer == stop - 1
+        h = _layer(w, w.layers[layer], layer, h, prep, head_fn, last_only)
+    return h
+
+
+def choice_logits(w: LlamaWeights, h_last: torch.Tensor, choice_ids: torch.Tensor) -> torch.Tensor:
+    """Logits of the answer tokens at the last position.
+
+    h_last: [copies * n_q, d_model] (copy-major); choice_ids: [n_q, n_choices] -> [copies, n_q, n_choices] (float32).
+    """
+    n_q = choice_ids.shape[0]
+    x = _rms(h_last, w.norm, w.eps).view(-1, n_q, h_last.shape[-1])
+    unembed = w.lm_head[choice_ids]  # [n_q, n_choices, d_model]
+    return torch.einsum("mqd,qcd->mqc", x, unembed).float()
+
+
+def _rms(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    dtype = x.dtype
+    xf = x.float()
+    xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * xf.to(dtype)
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def _layer(w: LlamaWeights, lw: LayerWeights, layer: int, h: torch.Tensor, prep: Prepared,
+           head_fn: HeadFn | None, last_only: bool) -> torch.Tensor:
+    b, p, _ = h.shape
+    x = _rms(h, lw.ln1, w.eps)
+    xq = x[:, -1:] if last_only else x
+    pq = xq.shape[1]
+    q = F.linear(xq, lw.q, lw.q_bias).view(b, pq, w.n_heads, w.d_head).transpose(1, 2)
+    k = F.linear(x, lw.k, lw.k_bias).view(b, p, w.n_kv_heads, w.d_head).transpose(1, 2)
+    v = F.linear(x, lw.v, lw.v_bias).view(b, p, w.n_kv_heads, w.d_head).transpose(1, 2)
+    cos, sin = prep.cos[:, None], prep.sin[:, None]
+    cq, sq = (cos[:, :, -1:], sin[:, :, -1:]) if last_only else (cos, sin)
+    q = q * cq + _rotate_half(q) * sq
+    k = k * cos + _rotate_half(k) * sin
+    allowed = prep.allowed[:, :, -1:] if last_only else prep.allowed
+    z = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, enable_gqa=w.n_kv_heads != w.n_heads)
+    z = z.transpose(1, 2)  # [b, pq, n_heads, d_head]: the hook_z site
+    if head_fn is not None:
+        z = head_fn(z, layer)
+    h = (h[:, -1:] if last_only else h) + F.linear(z.reshape(b, pq, -1), lw.o, lw.o_bias)
+    x = _rms(h, lw.ln2, w.eps)
+    return h + F.linear(F.silu(F.linear(x, lw.gate)) * F.linear(x, lw.up), lw.down)

