@@ -9,6 +9,7 @@ as a 4-bit GGUF; it is de-quantised and converted once to a plain safetensors ch
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -16,7 +17,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -117,6 +118,29 @@ def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None,
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dt = _parse_dtype(dtype) if dtype is not None else default_dtype(dev)
     t0 = time.perf_counter()
+    with _quiet_transformers():
+        hf, tok, how = _load_weights(spec, dt)
+    model = wrap_hf_model(hf, tok, name=spec, device=dev, dtype=dt)
+    model.info.update(source=how, load_seconds=round(time.perf_counter() - t0, 3))
+    return model
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No per-tensor progress bars while loading (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
+    """(hf_model, tokenizer, how) for an alias, a .gguf file, a local directory or a hub id."""
     alias = ALIASES.get(spec.lower())
     if alias is not None and alias.source.startswith("embedded:"):
         path, how = _embedded_smollm2_checkpoint(), "embedded"
@@ -141,9 +165,7 @@ def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None,
             f"unknown model {spec!r}: expected one of the aliases {sorted(ALIASES)}, a Hugging Face id "
             "('org/name'), a local checkpoint directory, or a .gguf file"
         )
-    model = wrap_hf_model(hf, tok, name=spec, device=dev, dtype=dt)
-    model.info.update(source=how, load_seconds=round(time.perf_counter() - t0, 3))
-    return model
+    return hf, tok, how
 
 
 def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> LoadedModel:

@@ -1,0 +1,91 @@
+"""Task names and `load`: the one entry point from a name to a `Task`."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from .base import Task
+from .capitals import REGIONS, load_capitals, load_state_capitals
+from .elements import load_elements
+from .mmlu import MMLU_SUBJECTS, load_mmlu
+from .sources import check_source
+from .splits import check_int
+
+__all__ = ["describe", "list_tasks", "load"]
+
+_Loader = Callable[..., Task]
+
+
+def _registry() -> dict[str, tuple[_Loader, str]]:
+    """name -> (loader taking name + keyword options, one-line description). Built on demand."""
+    reg: dict[str, tuple[_Loader, str]] = {
+        "mmlu": (partial(load_mmlu, subject=None), "MMLU, all 57 subjects (default split: 200 train / 500 test)"),
+        "capitals": (partial(load_capitals, regions=REGIONS), "capitals of the world (bsdgames quiz: Europe, Asia, Africa, America)"),
+        "us-state-capitals": (load_state_capitals, "capitals of the 50 US states (bsdgames quiz)"),
+        "elements": (load_elements, "chemical symbols of the elements (bsdgames quiz)"),
+    }
+    for s in MMLU_SUBJECTS:
+        reg[f"mmlu:{s}"] = (partial(load_mmlu, subject=s), f"MMLU {s.replace('_', ' ')} (half/half split)")
+    for r in REGIONS:
+        reg[f"capitals:{r}"] = (partial(load_capitals, regions=(r,)), f"capitals in the bsdgames {r} quiz file")
+    return reg
+
+
+def list_tasks() -> list[str]:
+    """All registered task names, sorted."""
+    return sorted(_registry())
+
+
+def describe(name: str) -> str:
+    """One-line description of a registered task."""
+    return _lookup(name)[1]
+
+
+def _lookup(name: str) -> tuple[_Loader, str]:
+    reg = _registry()
+    if not isinstance(name, str):
+        raise ValueError(f"task name must be a string, got {name!r}")
+    if name in reg:
+        return reg[name]
+    key = name.strip().lower().replace(" ", "_")
+    close = difflib.get_close_matches(key, reg, n=5, cutoff=0.6)
+    close += [n for n in sorted(reg) if key and key in n and n not in close][: max(0, 5 - len(close))]
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"unknown task {name!r}{hint} (tasks.list_tasks() shows all {len(reg)} tasks)")
+
+
+def load(
+    name: str,
+    *,
+    seed: int = 0,
+    tokenizer: Any = None,
+    n_shots: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    source: str = "auto",
+) -> Task:
+    """Load a task by name (see `list_tasks()`), with a seeded train/test split.
+
+    seed:      split, distractor and exemplar seed; same seed -> identical task
+    tokenizer: the model's tokenizer; factual tasks then pick distractors whose first tokens differ
+               from each other and from the answer (recommended); MMLU checks its " A".." D"
+    n_shots:   few-shot exemplars per prompt, taken from the train split only (0 = zero-shot)
+    n_train, n_test: split sizes; defaults: MMLU subject, capitals*, us-state-capitals, elements:
+               half/half (n_test = N // 2, n_train = N - n_test, N = usable items); all of MMLU
+               (`mmlu`): n_test = 500, n_train = 200. Test is taken first in the seeded order, so it
+               does not change with n_train. Train and test never overlap.
+    source:    "auto" (offline package / Debian file when installed, else the Hugging Face hub copy
+               unless HF_HUB_OFFLINE is set), "offline", or "hub" (MMLU only). A missing source
+               raises TaskSourceError naming the install command.
+    Everything used is recorded in `task.info`.
+    """
+    loader, _ = _lookup(name)
+    check_int("seed", seed)
+    check_int("n_shots", n_shots)
+    check_source(source)
+    return loader(
+        name, seed=seed, tokenizer=tokenizer, n_shots=n_shots, n_train=n_train, n_test=n_test, source=source
+    )

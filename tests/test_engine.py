@@ -1,0 +1,170 @@
+"""evaluate_masks: fast path == plain path, deduplication, resumable store, clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tasks
+from headspex import evaluate_masks, sample_masks
+from headspex.evaluator import MaskEvaluator
+from headspex.store import StoreMismatchError, load_store
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTRIES = [("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"),
+             ("Portugal", "Lisbon")]
+
+
+def tiny_task(name: str = "tiny-capitals") -> tasks.Task:
+    """Capitals questions in the tiny models' word vocabulary (their answers are random: no training)."""
+    cities = [c for _, c in COUNTRIES]
+    qs = []
+    for i, (country, city) in enumerate(COUNTRIES):
+        others = [c for c in cities if c != city][:3]
+        choices = tuple(" " + c for c in sorted([city, *others]))
+        prompt = "The capital of " + country + " is" if i % 2 else "Which is the capital of " + country + " ? Answer :"
+        qs.append(tasks.Question(prompt, choices, choices.index(" " + city), f"tiny:{country}"))
+    return tasks.Task(name, tuple(qs[:3]), tuple(qs[3:]), {"seed": 0})
+
+
+def players_of(layers, n_heads):
+    return [(layer, h) for layer in layers for h in range(n_heads)]
+
+
+@pytest.mark.parametrize("ablation", ["zero", "mean"])
+@pytest.mark.parametrize("layers", [[0, 1], [1, 2], [3]], ids=["start", "middle", "end"])
+def test_fast_backend_equals_bridge(tiny_llama, ablation, layers):
+    task = tiny_task()
+    players = players_of(layers, tiny_llama.n_heads)
+    masks = sample_masks(6, len(players), seed=1)
+    kw = dict(players=players, ablation=ablation, metric="margin", progress=False)
+    fast = evaluate_masks(tiny_llama, task, masks, backend="fast", **kw)
+    plain = evaluate_masks(tiny_llama, task, masks, backend="bridge", **kw)
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-4)
+    assert np.ptp(fast) > 0  # the masks matter
+
+
+def test_masks_batched_equal_one_at_a_time(tiny_llama):
+    task = tiny_task()
+    players = players_of([1, 2], tiny_llama.n_heads)
+    masks = sample_masks(5, len(players), seed=2)
+    together = evaluate_masks(tiny_llama, task, masks, players=players, progress=False)
+    alone = [evaluate_masks(tiny_llama, task, m[None], players=players, progress=False, max_batch_tokens=16)[0]
+             for m in masks]
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_gpt2_uses_bridge_backend(tiny_gpt2):
+    task = tiny_task()
+    players = players_of([1], tiny_gpt2.n_heads)
+    vals = evaluate_masks(tiny_gpt2, task, sample_masks(3, len(players), seed=0), players=players, progress=False)
+    assert vals.shape == (3,) and np.isfinite(vals).all()
+    with pytest.raises(ValueError, match="Llama-family"):
+        evaluate_masks(tiny_gpt2, task, np.ones((1, 4)), players=players, backend="fast", progress=False)
+
+
+def test_all_kept_equals_clean_model(tiny_llama):
+    from headspex import evaluate_clean
+
+    task = tiny_task()
+    players = players_of([2], tiny_llama.n_heads)
+    kept = evaluate_masks(tiny_llama, task, np.ones((1, 4)), players=players, metric="logprob", progress=False)
+    clean = evaluate_clean(tiny_llama, task, split="train")
+    assert kept[0] == pytest.approx(clean["logprob"], abs=1e-5)
+
+
+def test_duplicate_masks_are_evaluated_once(tiny_llama, monkeypatch):
+    seen = []
+    real = MaskEvaluator.scores
+    monkeypatch.setattr(MaskEvaluator, "scores", lambda self, m: seen.append(len(m)) or real(self, m))
+    players = players_of([3], tiny_llama.n_heads)
+    base = sample_masks(3, 4, seed=3)
+    masks = np.concatenate([base, base[::-1], base[:1]])
+    vals = evaluate_masks(tiny_llama, tiny_task(), masks, players=players, progress=False)
+    assert sum(seen) == len(np.unique(base, axis=0))
+    np.testing.assert_array_equal(vals[:3], vals[3:6][::-1])
+
+
+def test_store_resumes_and_refuses_other_configurations(tiny_llama, tmp_path, monkeypatch):
+    task = tiny_task()
+    players = players_of([2, 3], tiny_llama.n_heads)
+    masks = sample_masks(8, len(players), seed=4)
+    first = evaluate_masks(tiny_llama, task, masks[:5], players=players, store=tmp_path, progress=False)
+    seen = []
+    real = MaskEvaluator.scores
+    monkeypatch.setattr(MaskEvaluator, "scores", lambda self, m: seen.append(len(m)) or real(self, m))
+    again = evaluate_masks(tiny_llama, task, masks, players=players, store=tmp_path, progress=False)
+    assert sum(seen) == 3
+    np.testing.assert_array_equal(again[:5], first)
+    stored_masks, stored = load_store(tmp_path).arrays("logprob")
+    assert stored_masks.shape == (8, len(players)) and np.isin(stored, again).all()
+    with pytest.raises(StoreMismatchError, match="ablation"):
+        evaluate_masks(tiny_llama, task, masks, players=players, store=tmp_path, ablation="mean", progress=False)
+    with pytest.raises(StoreMismatchError, match="players"):
+        evaluate_masks(tiny_llama, task, masks[:, :4], players=players[:4], store=tmp_path, progress=False)
+
+
+KILLED_RUN = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    sys.path.insert(0, {tests!r})
+    from conftest import tiny_llama_model
+    from test_engine import tiny_task, players_of
+    from headspex import evaluate_masks, sample_masks
+    from headspex.store import ValueStore
+    real, calls = ValueStore.append, []
+    def append(self, masks, scores):
+        real(self, masks, scores)
+        calls.append(1)
+        if len(calls) == 2:  # a hard kill after two chunks, in the middle of writing a third line
+            with open(self.path / "values.jsonl", "a") as f:
+                f.write('{{"mask": "ff", "accu')
+            os._exit(9)
+    ValueStore.append = append
+    model = tiny_llama_model()
+    players = players_of([1, 2], model.n_heads)
+    evaluate_masks(model, tiny_task(), sample_masks(12, len(players), seed=5), players=players,
+                   store={store!r}, max_batch_tokens=64, progress=False)
+""")
+
+
+def test_resume_after_hard_kill_matches_uninterrupted_run(tiny_llama, tmp_path):
+    store = tmp_path / "store"
+    code = KILLED_RUN.format(tests=str(ROOT / "tests"), store=str(store))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    lines = (store / "values.jsonl").read_text().splitlines()
+    finished = [json.loads(line) for line in lines[:-1]]
+    assert 0 < len(finished) < 12
+    players = players_of([1, 2], tiny_llama.n_heads)
+    masks = sample_masks(12, len(players), seed=5)
+    resumed = evaluate_masks(tiny_llama, tiny_task(), masks, players=players, store=store, progress=False)
+    fresh = evaluate_masks(tiny_llama, tiny_task(), masks, players=players, progress=False)
+    np.testing.assert_allclose(resumed, fresh, atol=1e-6)
+    assert len(load_store(store)) == 12
+
+
+@pytest.mark.parametrize(
+    ("masks", "players", "match"),
+    [(np.ones((2, 3)), [(0, 0), (0, 1)], "n_players=2"),
+     (np.full((2, 2), 2), [(0, 0), (0, 1)], "binary"),
+     (np.ones((2, 2)), [(0, 0), (9, 1)], "layer"),
+     (np.ones((2, 2)), [(0, 0), (0, 7)], "head")],
+)
+def test_bad_masks_and_players(tiny_llama, masks, players, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate_masks(tiny_llama, tiny_task(), masks, players=players, progress=False)
+
+
+def test_bad_metric_and_ablation(tiny_llama):
+    p = players_of([0], tiny_llama.n_heads)
+    with pytest.raises(ValueError, match="metric"):
+        evaluate_masks(tiny_llama, tiny_task(), np.ones((1, 4)), players=p, metric="f1")
+    with pytest.raises(ValueError, match="ablation"):
+        evaluate_masks(tiny_llama, tiny_task(), np.ones((1, 4)), players=p, ablation="resample")
