@@ -48,6 +48,7 @@ class RangeResult:
     fp32_max_abs_diff: float  # fast float32 vs naive, on the naive masks
     lowp_mean_abs_diff: float  # fast --dtype vs fast float32, logprob values
     lowp_accuracy_differs: float  # share of masks whose accuracy value differs
+    lowp_accuracy_mean_abs_diff: float  # mean |accuracy difference| over masks
 
 
 def matmul_tflops(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
@@ -132,11 +133,13 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
             speedup=fast_qps / naive_qps, fast_tflops=tflops, roofline_fraction=tflops / peak,
             fp32_max_abs_diff=float(np.abs(fast32 - naive).max()),
             lowp_mean_abs_diff=float(np.abs(fast - fast32_all).mean()),
-            lowp_accuracy_differs=float(np.mean(acc32 != acc_low))))
+            lowp_accuracy_differs=float(np.mean(acc32 != acc_low)),
+            lowp_accuracy_mean_abs_diff=float(np.mean(np.abs(acc32 - acc_low)))))
         r = results[-1]
         print(f"layers {r.layers:>6}: naive {r.naive_qps:8.1f} q/s  fast {r.fast_qps:9.1f} q/s  speed-up {r.speedup:6.1f}x  "
               f"{r.fast_tflops:.3f} TFLOP/s = {r.roofline_fraction:.1%} of peak  |fp32-naive| {r.fp32_max_abs_diff:.1e}  "
-              f"{dtype}: mean|d| {r.lowp_mean_abs_diff:.4f}, accuracy differs on {r.lowp_accuracy_differs:.0%} of masks",
+              f"{dtype}: mean|d| {r.lowp_mean_abs_diff:.4f}, accuracy differs on {r.lowp_accuracy_differs:.0%} of masks "
+              f"(mean |d| {r.lowp_accuracy_mean_abs_diff:.4f})",
               file=out)
     clean = _clean_agreement(fp32, fast_model, task, split)
     print(f"clean model, {dtype} vs float32: answers differ on {clean:.1%} of {n_q} questions", file=out)

@@ -26,6 +26,7 @@ from . import fast_forward as ff
 from .players import Player
 
 BACKENDS = ("auto", "fast", "bridge")
+MIN_CHUNK_QUESTIONS = 8  # below this, prompts of the next length join the chunk (padding beats tiny batches)
 
 
 @dataclass
@@ -114,10 +115,12 @@ class MaskEvaluator:
     def _chunk_questions(self, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor) -> list[QuestionChunk]:
         tok = self.model.tokenizer
         lengths = [len(tok(p)["input_ids"]) for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # similar lengths share a chunk: less padding
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         chunks, current = [], []
-        for i in order:
-            if current and (len(current) + 1) * lengths[i] > self.max_batch_tokens:
+        for i in order:  # a chunk holds prompts of one length (no padding) unless that leaves it tiny
+            longer = bool(current) and lengths[i] > lengths[current[0]]
+            if current and ((len(current) + 1) * lengths[i] > self.max_batch_tokens
+                            or (longer and len(current) >= MIN_CHUNK_QUESTIONS)):
                 chunks.append(current)
                 current = []
             current.append(i)

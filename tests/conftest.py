@@ -30,16 +30,21 @@ def word_tokenizer(extra_words=()):
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
 
 
-def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, tokenizer=None):
+def tiny_llama_hf(vocab_size: int = 512, seed: int = 0):
+    """A random 4-layer Llama with grouped-query attention (4 query heads, 2 KV heads, d_head 16)."""
     from transformers import LlamaConfig, LlamaForCausalLM
-
-    from headspex import wrap_hf_model
 
     torch.manual_seed(seed)
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
                       num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=256,
                       tie_word_embeddings=False, pad_token_id=1)
-    hf = LlamaForCausalLM(cfg)
+    return LlamaForCausalLM(cfg)
+
+
+def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, tokenizer=None):
+    from headspex import wrap_hf_model
+
+    hf = tiny_llama_hf(vocab_size, seed)
     return wrap_hf_model(hf, tokenizer or word_tokenizer(), name="tiny-llama", dtype=dtype)
 
 
