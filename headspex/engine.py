@@ -23,7 +23,8 @@ ABLATIONS = ("zero", "mean")
 def evaluate_masks(model: Any, task: Any, masks: Any, *, players: Sequence[tuple[int, int]], metric: str = "logprob",
                    ablation: str = "zero", split: str = "train", store: str | Path | None = None,
                    backend: str = "auto", reference_split: str = "train", max_batch_tokens: int | None = None,
-                   progress: bool = True) -> np.ndarray:
+                   progress: bool = True, executor: str | None = None, ray_address: str | None = None,
+                   n_workers: int | None = None) -> np.ndarray:
     """Value of each mask row: the mean task score with only the kept players active.
 
     Args:
@@ -36,6 +37,9 @@ def evaluate_masks(model: Any, task: Any, masks: Any, *, players: Sequence[tuple
         ablation: "zero", or "mean" (head means over all non-pad tokens of ``reference_split``).
         store: a directory; values are written there as produced, and a rerun resumes from it.
         backend: "auto" (fast on Llama-family models), "fast" or "bridge" (TransformerLens hooks).
+        executor: None (this process) or "ray": Ray actors, one per worker, each loading the model from
+            its spec (``pip install headspex[ray]``); ``ray_address`` joins a running cluster (None
+            starts a local one), ``n_workers`` actors (None: one per GPU, else one per 2 CPUs).
 
     Returns:
         [n_masks] float64. Duplicate rows are evaluated once.
@@ -60,7 +64,10 @@ def evaluate_masks(model: Any, task: Any, masks: Any, *, players: Sequence[tuple
             todo.append(row)
         else:
             done[key] = rec
-    if todo:
+    if todo and executor is not None:
+        _run_distributed(model, task, split, players, ablation, means, backend, max_batch_tokens, np.stack(todo),
+                         vstore, done, progress, executor, ray_address, n_workers)
+    elif todo:
         evaluator = MaskEvaluator(model, [q.prompt for q in questions], task.choice_token_ids(model.tokenizer, split),
                                   task.answers(split), players=players, ablation=ablation, means=means,
                                   backend=backend, max_batch_tokens=max_batch_tokens)
@@ -136,6 +143,30 @@ def _means(model: Any, task: Any, reference_split: str, vstore: ValueStore | Non
         torch.save(cache[key], tmp)
         tmp.replace(path)
     return cache[key]
+
+
+def _run_distributed(model: Any, task: Any, split: str, players: list, ablation: str, means: Any, backend: str,
+                     max_batch_tokens: int | None, todo: np.ndarray, vstore: ValueStore | None, done: dict,
+                     progress: bool, executor: str, address: str | None, n_workers: int | None) -> None:
+    """Evaluate ``todo`` on Ray actors; each finished chunk is stored by this (driver) process as it arrives."""
+    if executor != "ray":
+        raise ValueError(f"executor must be None or 'ray'; got {executor!r}")
+    spec = model.info.get("spec")
+    if spec is None:
+        raise ValueError("executor='ray' needs a model loaded with headspex.load_model(spec) (actors reload it from "
+                         "the spec); this model was wrapped in memory")
+    from .ray_executor import run_on_ray
+
+    def on_chunk(chunk: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+        if vstore is not None:
+            vstore.append(chunk, scores)
+        for i, row in enumerate(chunk):
+            done[mask_key(row)] = {name: float(scores[name][i]) for name in METRIC_NAMES}
+
+    run_on_ray(model_spec={"spec": spec, "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device)},
+               task=task, split=split, players=players, ablation=ablation, means=means, backend=backend,
+               max_batch_tokens=max_batch_tokens, todo=todo, on_chunk=on_chunk, progress=progress,
+               address=address, n_workers=n_workers)
 
 
 def _run(evaluator: MaskEvaluator, todo: np.ndarray, vstore: ValueStore | None, done: dict, progress: bool) -> None:

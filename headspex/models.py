@@ -121,7 +121,7 @@ def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None,
     with _quiet_transformers():
         hf, tok, how = _load_weights(spec, dt)
     model = wrap_hf_model(hf, tok, name=spec, device=dev, dtype=dt)
-    model.info.update(source=how, load_seconds=round(time.perf_counter() - t0, 3))
+    model.info.update(spec=spec, source=how, load_seconds=round(time.perf_counter() - t0, 3))
     return model
 
 

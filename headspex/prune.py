@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the task split, masks, folds and baselines")
     p.add_argument("--milp-time-limit", type=float, default=20.0,
                    help="seconds per exact selection before falling back to greedy + swap search")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="evaluate masks on Ray actors: --ray starts a local cluster, --ray ADDRESS joins one "
+                        "(needs pip install 'headspex[ray]')")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Ray actors (default: one per GPU, else one per 2 CPUs of the cluster)")
     p.add_argument("--out", default="runs/prune", help="output directory (a rerun with the same one resumes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -96,7 +101,9 @@ def _run(args: argparse.Namespace) -> int:
         "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
     })
     print(f"{model!r}\n{task!r}; {len(ranges)} range(s); output in {out}/")
-    result = run_study(model, task, config, out=out, progress=not args.no_progress)
+    result = run_study(model, task, config, out=out, progress=not args.no_progress,
+                       executor="ray" if args.ray else None,
+                       ray_address=None if args.ray in (None, "local") else args.ray, n_workers=args.workers)
     write_outputs(result, out, model_name=model.name, task_name=task.name)
     print(f"\nwrote {out}/report.md ({time.perf_counter() - t0:.0f} s)\n")
     print(f"test accuracy (unpruned {result.clean_test_accuracy:.3f}):")

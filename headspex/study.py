@@ -117,8 +117,12 @@ class StudyResult:
 
 
 def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | None = None, progress: bool = True,
-              log: Callable[[str], None] = print) -> StudyResult:
-    """Run the study; with ``out`` every evaluated mask is stored there and a rerun resumes."""
+              log: Callable[[str], None] = print, executor: str | None = None, ray_address: str | None = None,
+              n_workers: int | None = None) -> StudyResult:
+    """Run the study; with ``out`` every evaluated mask is stored there and a rerun resumes.
+
+    ``executor``, ``ray_address``, ``n_workers``: where masks are evaluated (see ``evaluate_masks``).
+    """
     t0 = time.perf_counter()
     out_dir = Path(out) if out is not None else None
     clean = _clean_scores(model, task, out_dir)
@@ -127,7 +131,8 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     results = []
     for layers in config.ranges:
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
-        results.append(_study_range(model, task, config, tuple(layers), store, progress, log))
+        dist = dict(executor=executor, ray_address=ray_address, n_workers=n_workers)
+        results.append(_study_range(model, task, config, tuple(layers), store, progress, log, dist))
     return StudyResult(config, clean_test, clean_train, results, time.perf_counter() - t0)
 
 
@@ -148,12 +153,12 @@ def _clean_scores(model: Any, task: Any, out_dir: Path | None) -> dict[str, dict
 
 
 def _study_range(model: Any, task: Any, cfg: StudyConfig, layers: tuple[int, ...], store: Path | None,
-                 progress: bool, log: Callable[[str], None]) -> RangeResult:
+                 progress: bool, log: Callable[[str], None], dist: dict) -> RangeResult:
     players = layer_players(layers, model.n_heads)
     n = len(players)
     cfg.check_budget(n)
     label = format_layer_range(layers)
-    kw = dict(players=players, ablation=cfg.ablation, progress=progress)
+    kw = dict(players=players, ablation=cfg.ablation, progress=progress, **dist)
     train_store = None if store is None else store / "train"
     value = lambda m: evaluate_masks(model, task, m, metric=cfg.metric, store=train_store, **kw)  # noqa: E731
     log(f"layers {label}: {n} heads, {cfg.budget} masks on {len(task.train)} training questions")
