@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 DESCRIPTION = __doc__.split("\n\n")[0]
 
 
@@ -42,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-train", type=int, default=None, help="training questions (default: the task's split)")
     p.add_argument("--n-test", type=int, default=None, help="test questions (default: the task's split)")
     p.add_argument("--seed", type=int, default=0, help="seed for the task split, masks, folds and baselines")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="repeat the study with seeds --seed .. --seed+N-1 (outputs in seed-*/) and report the mean "
+                        "and spread of test accuracy")
     p.add_argument("--milp-time-limit", type=float, default=20.0,
                    help="seconds per exact selection before falling back to greedy + swap search")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
@@ -52,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/prune", help="output directory (a rerun with the same one resumes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
+
+
+def seed_spread(table: "pd.DataFrame") -> "pd.DataFrame":
+    """Mean ± std of test accuracy per (layers, keep, method) over seeds, one column per method."""
+    stats = table.groupby(["layers", "keep", "method"], sort=False)["test_accuracy"].agg(["mean", "std"])
+    cells = stats.apply(lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}", axis=1).rename("test_accuracy")
+    wide = cells.reset_index().pivot(index=["layers", "keep"], columns="method", values="test_accuracy")
+    unpruned = table.groupby("seed")["unpruned"].first()
+    return wide.reset_index().assign(unpruned=f"{unpruned.mean():.3f} ± {unpruned.std():.3f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,33 +95,49 @@ def _run(args: argparse.Namespace) -> int:
     methods = methods_used([m.strip() for m in args.methods.split(",") if m.strip()])
     if args.budget < 1:
         raise ValueError(f"--budget must be a positive number of masks; got {args.budget}")
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1; got {args.seeds}")
     if args.task not in tasks.list_tasks():
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
     dtype = args.dtype or "bfloat16"
     model = load_model(args.model, dtype=dtype, device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers)
     task = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=args.n_train, n_test=args.n_test)
-    config = StudyConfig(ranges=tuple(tuple(r) for r in ranges), keep=keep, budget=args.budget,
-                         best_of_n=args.best_of_n, metric=args.metric, ablation=args.ablation, seed=args.seed,
-                         methods=methods, milp_time_limit=args.milp_time_limit)
-    for r in ranges:
-        config.check_budget(len(r) * model.n_heads)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_config(out / "config.json", config, {
-        "model": model.name, "architecture": model.architecture, "dtype": dtype, "device": str(model.device),
-        "task": task.name, "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test),
-        "versions": {"headspex": __version__, "torch": torch.__version__, "python": platform.python_version()},
-        "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
-    })
-    print(f"{model!r}\n{task!r}; {len(ranges)} range(s); output in {out}/")
-    result = run_study(model, task, config, out=out, progress=not args.no_progress,
-                       executor="ray" if args.ray else None,
-                       ray_address=None if args.ray in (None, "local") else args.ray, n_workers=args.workers)
-    write_outputs(result, out, model_name=model.name, task_name=task.name)
-    print(f"\nwrote {out}/report.md ({time.perf_counter() - t0:.0f} s)\n")
-    print(f"test accuracy (unpruned {result.clean_test_accuracy:.3f}):")
-    print(accuracy_pivot(result).to_markdown(index=False, floatfmt=".3f"))
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    tables = []
+    for seed in seeds:
+        if seed != args.seed:
+            task = tasks.load(args.task, seed=seed, tokenizer=model.tokenizer, n_train=args.n_train, n_test=args.n_test)
+        config = StudyConfig(ranges=tuple(tuple(r) for r in ranges), keep=keep, budget=args.budget,
+                             best_of_n=args.best_of_n, metric=args.metric, ablation=args.ablation, seed=seed,
+                             methods=methods, milp_time_limit=args.milp_time_limit)
+        for r in ranges:
+            config.check_budget(len(r) * model.n_heads)
+        seed_out = out if len(seeds) == 1 else out / f"seed-{seed}"
+        seed_out.mkdir(parents=True, exist_ok=True)
+        write_config(seed_out / "config.json", config, {
+            "model": model.name, "architecture": model.architecture, "dtype": dtype, "device": str(model.device),
+            "task": task.name, "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test),
+            "versions": {"headspex": __version__, "torch": torch.__version__, "python": platform.python_version()},
+            "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
+        })
+        print(f"{model!r}\n{task!r}; {len(ranges)} range(s); seed {seed}; output in {seed_out}/")
+        result = run_study(model, task, config, out=seed_out, progress=not args.no_progress,
+                           executor="ray" if args.ray else None,
+                           ray_address=None if args.ray in (None, "local") else args.ray, n_workers=args.workers)
+        write_outputs(result, seed_out, model_name=model.name, task_name=task.name)
+        tables.append(result.accuracy_table().assign(seed=seed, unpruned=result.clean_test_accuracy))
+    print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
+    if len(seeds) == 1:
+        print(f"test accuracy (unpruned {result.clean_test_accuracy:.3f}):")
+        print(accuracy_pivot(result).to_markdown(index=False, floatfmt=".3f"))
+    else:
+        spread = seed_spread(pd.concat(tables))
+        spread.to_csv(out / "accuracy_seeds.csv", index=False)
+        (out / "accuracy_seeds.md").write_text(spread.to_markdown(index=False) + "\n")
+        print(f"test accuracy over seeds {seeds[0]}..{seeds[-1]} (mean ± std):")
+        print(spread.to_markdown(index=False))
     return 0
 
 

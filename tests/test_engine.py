@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 import tasks
@@ -168,3 +169,23 @@ def test_bad_metric_and_ablation(tiny_llama):
         evaluate_masks(tiny_llama, tiny_task(), np.ones((1, 4)), players=p, metric="f1")
     with pytest.raises(ValueError, match="ablation"):
         evaluate_masks(tiny_llama, tiny_task(), np.ones((1, 4)), players=p, ablation="resample")
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_values(tiny_llama, monkeypatch):
+    task = tiny_task()
+    players = players_of([1, 2], tiny_llama.n_heads)
+    masks = sample_masks(8, len(players), seed=6)
+    expected = evaluate_masks(tiny_llama, task, masks, players=players, progress=False)
+    real = MaskEvaluator._choice_logits
+    sizes = []
+
+    def flaky(self, chunk, sub):  # pretend memory runs out above 2 masks per pass
+        sizes.append(len(sub))
+        if len(sub) > 2:
+            raise torch.OutOfMemoryError("simulated")
+        return real(self, chunk, sub)
+
+    monkeypatch.setattr(MaskEvaluator, "_choice_logits", flaky)
+    got = evaluate_masks(tiny_llama, task, masks, players=players, progress=False, max_batch_tokens=4096)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert max(sizes) > 2 and sizes[-1] <= 2

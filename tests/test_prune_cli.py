@@ -56,6 +56,16 @@ def test_rerun_with_same_out_resumes(tiny_dir, tmp_path, monkeypatch):
     assert evaluated == []  # everything came from the store
 
 
+def test_several_seeds_report_mean_and_spread(tiny_dir, tmp_path, capsys):
+    args = ["--model", str(tiny_dir), "--layers", "4", "--keep", "0.5", "--methods", "proxyspex,random",
+            "--seeds", "2", "--out", str(tmp_path), *FAST]
+    assert main(args) == 0
+    assert (tmp_path / "seed-0" / "report.md").is_file() and (tmp_path / "seed-1" / "report.md").is_file()
+    spread = pd.read_csv(tmp_path / "accuracy_seeds.csv")
+    assert list(spread.columns[:2]) == ["layers", "keep"] and spread["proxyspex"].str.contains("±").all()
+    assert "mean ± std" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [(["--model", "no-such-model"], "unknown model"),
@@ -64,7 +74,8 @@ def test_rerun_with_same_out_resumes(tiny_dir, tmp_path, monkeypatch):
      (["--keep", "0"], r"\(0, 1\]"),
      (["--keep", "1.5"], r"\(0, 1\]"),
      (["--budget", "3"], "budget"),
-     (["--methods", "proxyspex,magic"], "unknown methods")],
+     (["--methods", "proxyspex,magic"], "unknown methods"),
+     (["--seeds", "0"], "seeds")],
 )
 def test_bad_arguments_give_one_line_and_exit_2(tiny_dir, tmp_path, capsys, extra, message):
     base = ["--model", str(tiny_dir), "--out", str(tmp_path), *FAST]
