@@ -75,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; rerun the same command to resume from {args.out}", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as err:  # includes ModelNotAvailableError, TaskSourceError
+    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
+        # ModelNotAvailableError, TaskSourceError, StoreMismatchError, RayNotInstalledError, ...
         print(f"error: {err}", file=sys.stderr)
         return 2
 
