@@ -7,9 +7,21 @@ from typing import Any
 
 import torch
 
-__all__ = ["SPLITS", "Question", "Task"]
+__all__ = ["SPLITS", "LoadOptions", "Question", "Task"]
 
 SPLITS = ("train", "test", "all")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The options every task loader takes (see `tasks.load` for their meaning)."""
+
+    seed: int = 0
+    tokenizer: Any = None
+    n_shots: int = 0
+    n_train: int | None = None
+    n_test: int | None = None
+    source: str = "auto"
 
 
 @dataclass(frozen=True)

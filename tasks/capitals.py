@@ -10,9 +10,8 @@ distractor is never another spelling of the right answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from .base import Task
+from .base import LoadOptions, Task
 from .factual import Fact, build_fact_task
 from .quizfile import read_quiz_file
 from .sources import quiz_file, require_quiz_source
@@ -70,23 +69,13 @@ def _facts_from_file(region: str, prefix: str) -> tuple[list[Fact], list[dict[st
     return facts, dropped
 
 
-def load_capitals(
-    name: str,
-    regions: Sequence[str],
-    *,
-    seed: int = 0,
-    tokenizer: Any = None,
-    n_shots: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    source: str = "auto",
-) -> Task:
+def load_capitals(name: str, opts: LoadOptions, *, regions: Sequence[str]) -> Task:
     """Country capitals of the given quiz regions; a country listed in two regions counts once.
 
     Prompt "The capital of {country} is", four choices (the capital and three other capitals of the
     same task). Split half/half by default.
     """
-    require_quiz_source(source, name)
+    require_quiz_source(opts.source, name)
     facts: list[Fact] = []
     dropped: list[dict[str, str]] = []
     merged: list[dict[str, str]] = []
@@ -112,30 +101,19 @@ def load_capitals(
         "name_overrides": "tasks.capitals.COUNTRY_NAMES / CAPITAL_NAMES",
     }
     return build_fact_task(
-        name, facts, template=TEMPLATE, shot_template=SHOT_TEMPLATE, seed=seed, tokenizer=tokenizer,
-        n_shots=n_shots, n_train=n_train, n_test=n_test, info=info, dropped=dropped,
+        name, facts, opts, template=TEMPLATE, shot_template=SHOT_TEMPLATE, info=info, dropped=dropped,
     )
 
 
-def load_state_capitals(
-    name: str,
-    *,
-    seed: int = 0,
-    tokenizer: Any = None,
-    n_shots: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    source: str = "auto",
-) -> Task:
+def load_state_capitals(name: str, opts: LoadOptions) -> Task:
     """Capitals of the 50 US states (quiz file `state`), prompt "The capital of the US state of {state} is".
 
     "US state" in the prompt keeps Georgia (Atlanta, not Tbilisi) and Washington (Olympia) unambiguous.
     Split half/half by default.
     """
-    require_quiz_source(source, name)
+    require_quiz_source(opts.source, name)
     facts, dropped = _facts_from_file("state", "us-state-capitals")
     info = {"source": f"bsdgames quiz file {quiz_file('state')}"}
     return build_fact_task(
-        name, facts, template=STATE_TEMPLATE, shot_template=STATE_SHOT_TEMPLATE, seed=seed,
-        tokenizer=tokenizer, n_shots=n_shots, n_train=n_train, n_test=n_test, info=info, dropped=dropped,
+        name, facts, opts, template=STATE_TEMPLATE, shot_template=STATE_SHOT_TEMPLATE, info=info, dropped=dropped,
     )

@@ -6,9 +6,7 @@ Prompt "The chemical symbol for {element} is" (element name in lower case), choi
 
 from __future__ import annotations
 
-from typing import Any
-
-from .base import Task
+from .base import LoadOptions, Task
 from .factual import Fact, build_fact_task
 from .quizfile import read_quiz_file
 from .sources import quiz_file, require_quiz_source
@@ -20,18 +18,9 @@ SHOT_TEMPLATE = "The chemical symbol for {subject} is {answer}."
 OUTDATED_SYMBOLS = {"Lw": "Lr"}
 
 
-def load_elements(
-    name: str,
-    *,
-    seed: int = 0,
-    tokenizer: Any = None,
-    n_shots: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    source: str = "auto",
-) -> Task:
+def load_elements(name: str, opts: LoadOptions) -> Task:
     """Element -> symbol, four choices (the symbol and three other symbols). Split half/half."""
-    require_quiz_source(source, name)
+    require_quiz_source(opts.source, name)
     facts, dropped = [], []
     for n, fields in enumerate(read_quiz_file(quiz_file("elements"))):
         if len(fields) < 4 or not fields[0].canonical or not fields[3].canonical:
@@ -45,6 +34,5 @@ def load_elements(
         facts.append(Fact(item_id, element.lower(), symbol, fields[0].variants))
     info = {"source": f"bsdgames quiz file {quiz_file('elements')}"}
     return build_fact_task(
-        name, facts, template=TEMPLATE, shot_template=SHOT_TEMPLATE, seed=seed, tokenizer=tokenizer,
-        n_shots=n_shots, n_train=n_train, n_test=n_test, info=info, dropped=dropped,
+        name, facts, opts, template=TEMPLATE, shot_template=SHOT_TEMPLATE, info=info, dropped=dropped,
     )

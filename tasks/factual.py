@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Question, Task
+from .base import LoadOptions, Question, Task
 from .splits import SPLIT_METHOD, check_int, pick_exemplars, resolve_sizes, split_ids
 
 __all__ = ["Fact", "build_fact_task", "tokenizer_name"]
@@ -78,14 +78,10 @@ def _distractors(fact: Fact, pool: Sequence[str], k: int, key: Callable[[str], o
 def build_fact_task(
     name: str,
     facts: Sequence[Fact],
+    opts: LoadOptions,
     *,
     template: str,
     shot_template: str,
-    seed: int,
-    tokenizer: Any = None,
-    n_shots: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
     n_choices: int = 4,
     info: dict[str, Any] | None = None,
     dropped: Sequence[dict[str, str]] = (),
@@ -96,8 +92,7 @@ def build_fact_task(
     shot_template: one exemplar line, e.g. "The capital of {subject} is {answer}." (exemplars are
                    joined by newlines before the question; they come from the train split only)
     """
-    check_int("seed", seed)
-    check_int("n_shots", n_shots)
+    seed, tokenizer, n_shots = check_int("seed", opts.seed), opts.tokenizer, check_int("n_shots", opts.n_shots)
     pool = sorted({f.answer for f in facts})
     key = _first_token_key(tokenizer) if tokenizer is not None else _first_letter_key
     usable: list[tuple[Fact, list[str]]] = []
@@ -111,7 +106,7 @@ def build_fact_task(
             usable.append((fact, d))
 
     ids = [f.id for f, _ in usable]
-    n_tr, n_te = resolve_sizes(len(usable), n_train, n_test)
+    n_tr, n_te = resolve_sizes(len(usable), opts.n_train, opts.n_test)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
     train_ids = [ids[i] for i in train_idx]
     by_id = {f.id: f for f, _ in usable}

