@@ -18,9 +18,17 @@ import pandas as pd
 DESCRIPTION = __doc__.split("\n\n")[0]
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" unless the help text already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        return text if "(default" in text else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m headspex.prune", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m headspex.prune", description=__doc__.replace("``", ""),
+                                formatter_class=_Help)
     p.add_argument("--model", default="smollm2",
                    help="model alias (see headspex.list_models()), Hugging Face id, local directory or .gguf file")
     p.add_argument("--task", default="capitals", help="task name, e.g. capitals, mmlu, mmlu:high_school_us_history")
@@ -51,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per exact selection before falling back to greedy + swap search")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="evaluate masks on Ray actors: --ray starts a local cluster, --ray ADDRESS joins one "
-                        "(needs pip install 'headspex[ray]')")
+                        "(needs pip install 'headspex[ray]'; default: off)")
     p.add_argument("--workers", type=int, default=None,
                    help="Ray actors (default: one per GPU, else one per 2 CPUs of the cluster)")
     p.add_argument("--out", default="runs/prune", help="output directory (a rerun with the same one resumes)")
