@@ -91,7 +91,10 @@ def refine(
     if isinstance(energy, str):
         if energy != "auto":
             raise ValueError(f"energy must be a share in (0, 1] or 'auto'; got {energy!r}")
-        fits = [_refine_one(spectrum, m, y, e, ridge_alphas) for e in AUTO_ENERGIES]
+        # the kept sets are nested (top-energy prefixes): build the features of the largest once
+        keep, _ = _top_energy(spectrum, max(AUTO_ENERGIES))
+        X = fourier_features(m, [spectrum.supports[k] for k in keep], spectrum.n_players)
+        fits = [_refine_one(spectrum, m, y, e, ridge_alphas, X) for e in AUTO_ENERGIES]
         return max(fits, key=lambda f: f[1])[0]
     if not 0.0 < energy <= 1.0:
         raise ValueError(f"energy must be in (0, 1]; got {energy}")
@@ -99,9 +102,13 @@ def refine(
 
 
 def _refine_one(
-    spectrum: FourierSpectrum, m: np.ndarray, y: np.ndarray, energy: float, ridge_alphas: Sequence[float]
+    spectrum: FourierSpectrum, m: np.ndarray, y: np.ndarray, energy: float, ridge_alphas: Sequence[float],
+    features: np.ndarray | None = None,
 ) -> tuple[Refinement, float]:
-    """One refinement and its leave-one-out score (negative MSE; -inf when nothing is kept)."""
+    """One refinement and its leave-one-out score (negative MSE; -inf when nothing is kept).
+
+    ``features``: Fourier features of a top-energy prefix at least as long as this one's (reused).
+    """
     from sklearn.linear_model import RidgeCV
 
     keep, share = _top_energy(spectrum, energy)
@@ -110,7 +117,7 @@ def _refine_one(
     if not supports:
         refined = FourierSpectrum(spectrum.n_players, ((),), np.array([y.mean()]), spectrum.players)
         return Refinement(refined, energy, n_candidates, 0, share, float("nan"), 0.0), -np.inf
-    X = fourier_features(m, supports, spectrum.n_players)
+    X = features[:, : len(supports)] if features is not None else fourier_features(m, supports, spectrum.n_players)
     reg = RidgeCV(alphas=np.asarray(ridge_alphas, dtype=np.float64), fit_intercept=True).fit(X, y)
     coefs = {(): float(reg.intercept_), **dict(zip(supports, reg.coef_.tolist()))}
     refined = FourierSpectrum.from_dict(coefs, spectrum.n_players, players=spectrum.players)
