@@ -158,10 +158,7 @@ def _run_distributed(model: Any, task: Any, split: str, players: list, ablation:
     from .ray_executor import run_on_ray
 
     def on_chunk(chunk: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-        if vstore is not None:
-            vstore.append(chunk, scores)
-        for i, row in enumerate(chunk):
-            done[mask_key(row)] = {name: float(scores[name][i]) for name in METRIC_NAMES}
+        _record(chunk, scores, vstore, done)
 
     run_on_ray(model_spec={"spec": spec, "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device)},
                task=task, split=split, players=players, ablation=ablation, means=means, backend=backend,
@@ -176,9 +173,13 @@ def _run(evaluator: MaskEvaluator, todo: np.ndarray, vstore: ValueStore | None, 
     with tqdm(total=len(todo), unit="mask", disable=not progress, desc="masks", smoothing=0.1) as bar:
         for start in range(0, len(todo), step):
             chunk = todo[start:start + step]
-            scores = evaluator.scores(chunk)
-            if vstore is not None:
-                vstore.append(chunk, scores)
-            for i, row in enumerate(chunk):
-                done[mask_key(row)] = {name: float(scores[name][i]) for name in METRIC_NAMES}
+            _record(chunk, evaluator.scores(chunk), vstore, done)
             bar.update(len(chunk))
+
+
+def _record(chunk: np.ndarray, scores: dict[str, np.ndarray], vstore: ValueStore | None, done: dict) -> None:
+    """Store finished masks [m, n_players] durably (if a store is open) and keep their scores in ``done``."""
+    if vstore is not None:
+        vstore.append(chunk, scores)
+    for i, row in enumerate(chunk):
+        done[mask_key(row)] = {name: float(scores[name][i]) for name in METRIC_NAMES}
