@@ -15,6 +15,7 @@ from hooks import compute_head_means, validate_players
 
 from .evaluator import MaskEvaluator
 from .sampling import unique_rows
+from .spectrum import check_masks as check_binary_masks
 from .store import METRIC_NAMES, ValueStore, mask_key
 
 ABLATIONS = ("zero", "mean")
@@ -86,15 +87,11 @@ def evaluate_clean(model: Any, task: Any, *, split: str = "test", backend: str =
 
 
 def check_masks(masks: Any, n_players: int) -> np.ndarray:
-    """Validate a [n_masks, n_players] binary mask array; return it as uint8."""
-    m = np.asarray(masks.detach().cpu() if isinstance(masks, torch.Tensor) else masks)
-    if m.ndim != 2 or m.shape[1] != n_players or m.shape[0] == 0:
-        raise ValueError(f"masks must have shape [n_masks >= 1, n_players={n_players}]; got {m.shape}")
-    if m.dtype == bool:
-        m = m.astype(np.uint8)
-    if not np.isin(m, (0, 1)).all():
-        raise ValueError(f"masks must be binary (1 = keep, 0 = ablate); found values {np.unique(m)[:5].tolist()}")
-    return m.astype(np.uint8)
+    """Validate a non-empty [n_masks, n_players] binary mask array (numpy or torch); return it as uint8."""
+    m = check_binary_masks(masks.detach().cpu() if isinstance(masks, torch.Tensor) else masks, n_players=n_players)
+    if m.shape[0] == 0:
+        raise ValueError(f"masks must have at least one row [n_masks >= 1, n_players={n_players}]; got {m.shape}")
+    return m
 
 
 def run_identity(model: Any, task: Any, split: str, players: Sequence[tuple[int, int]], ablation: str,

@@ -54,7 +54,7 @@ def check_masks(masks: Any, *, n_players: int | None = None, name: str = "masks"
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D [n_masks, n_players]; got shape {arr.shape}")
     if n_players is not None and arr.shape[1] != n_players:
-        raise ValueError(f"{name} must have {n_players} columns (one per player); got {arr.shape[1]}")
+        raise ValueError(f"{name} must have n_players={n_players} columns (one per player); got {arr.shape[1]}")
     if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
         bad = arr[~np.isin(arr, (0, 1))].ravel()[:3]
         raise ValueError(f"{name} must be binary (0 = ablated, 1 = kept); found values such as {bad.tolist()}")
