@@ -155,11 +155,7 @@ def _clean_agreement(fp32: Any, low: Any, task: Any, split: str) -> float:
     def argmax(model: Any) -> torch.Tensor:
         ev = MaskEvaluator(model, [q.prompt for q in task.split(split)], task.choice_token_ids(model.tokenizer, split),
                            task.answers(split), players=[(0, 0)])
-        picks = torch.empty(len(task.split(split)), dtype=torch.long)
-        with torch.inference_mode():
-            for chunk in ev.chunks:
-                picks[chunk.index] = ev._choice_logits(chunk, torch.ones(1, 1))[0].argmax(-1)
-        return picks
+        return ev.choice_logits(np.ones((1, 1)))[0].argmax(-1)
 
     return float((argmax(fp32) != argmax(low)).double().mean())
 

@@ -84,6 +84,19 @@ class MaskEvaluator:
         return max(1, self.max_batch_tokens // max(1, self.tokens_per_mask))
 
     @torch.inference_mode()
+    def choice_logits(self, masks: np.ndarray) -> torch.Tensor:
+        """Answer-choice logits at the last position, [n_masks, n_questions, n_choices] float32, questions
+        in their original order. One forward pass per question chunk (no batching by memory: few masks)."""
+        masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
+        out = None
+        for chunk in self.chunks:
+            logits = self._choice_logits(chunk, masks_t)
+            if out is None:
+                out = logits.new_empty(len(masks_t), self.n_questions, logits.shape[-1])
+            out[:, chunk.index] = logits
+        return out
+
+    @torch.inference_mode()
     def scores(self, masks: np.ndarray) -> dict[str, np.ndarray]:
         """Mean scores over all questions for each mask row [n_masks, n_players] -> {metric: [n_masks]}."""
         from tasks import per_question_scores

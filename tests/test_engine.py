@@ -189,3 +189,16 @@ def test_out_of_memory_halves_the_batch_and_keeps_values(tiny_llama, monkeypatch
     got = evaluate_masks(tiny_llama, task, masks, players=players, progress=False, max_batch_tokens=4096)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert max(sizes) > 2 and sizes[-1] <= 2
+
+
+def test_choice_logits_in_question_order_agree_with_scores(tiny_llama):
+    task = tiny_task()
+    players = players_of([2], tiny_llama.n_heads)
+    ev = MaskEvaluator(tiny_llama, [q.prompt for q in task.train], task.choice_token_ids(tiny_llama.tokenizer, "train"),
+                       task.answers("train"), players=players)
+    masks = sample_masks(3, len(players), seed=7)
+    logits = ev.choice_logits(masks)
+    assert logits.shape == (3, len(task.train), task.n_choices)
+    by_hand = tasks.mean_scores(logits, task.answers("train"))
+    for name, values in ev.scores(masks).items():
+        np.testing.assert_allclose(by_hand[name].numpy(), values, atol=1e-9)
