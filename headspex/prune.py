@@ -15,8 +15,6 @@ from typing import Sequence
 
 import pandas as pd
 
-DESCRIPTION = __doc__.split("\n\n")[0]
-
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" unless the help text already says what the default is."""

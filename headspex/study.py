@@ -55,12 +55,8 @@ class StudyConfig:
     def __post_init__(self) -> None:
         if not self.ranges:
             raise ValueError("at least one layer range is needed")
-        bad = [k for k in self.keep if not 0.0 < float(k) <= 1.0]
-        if bad or not self.keep:
-            raise ValueError(f"keep fractions must lie in (0, 1]; got {list(self.keep)}")
-        unknown = sorted(set(self.methods) - set(METHODS))
-        if unknown:
-            raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        check_keep(self.keep)
+        methods_used(self.methods)
         if self.best_of_n is not None and self.best_of_n < 1:
             raise ValueError(f"best_of_n must be >= 1; got {self.best_of_n}")
 
@@ -221,15 +217,20 @@ def parse_keep(text: str) -> tuple[float, ...]:
     vals = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         try:
-            v = float(part)
+            vals.append(float(part))
         except ValueError:
             raise ValueError(f"--keep expects fractions such as 0.5,0.66; got {part!r}") from None
-        if not 0.0 < v <= 1.0:
+    return check_keep(vals)
+
+
+def check_keep(values: Sequence[float]) -> tuple[float, ...]:
+    """At least one keep fraction, each in (0, 1]; ValueError naming the bad one."""
+    if not values:
+        raise ValueError("at least one keep fraction is needed")
+    for v in values:
+        if not 0.0 < float(v) <= 1.0:
             raise ValueError(f"keep fractions must lie in (0, 1]; got {v}")
-        vals.append(v)
-    if not vals:
-        raise ValueError("--keep needs at least one fraction")
-    return tuple(vals)
+    return tuple(float(v) for v in values)
 
 
 def methods_used(sequence: Sequence[str]) -> tuple[str, ...]:
