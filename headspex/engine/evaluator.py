@@ -1,0 +1,183 @@
+"""Score a batch of head masks on a fixed list of questions: the forward passes behind ``evaluate_masks``.
+
+Two backends compute the same thing:
+
+* ``"fast"`` (Llama-family models): the plain-PyTorch forward of :mod:`headspex.fast_forward`. The
+  residual stream entering the first analysed layer does not depend on the mask, so it is computed
+  once per question and only the later layers run per mask; the last layer runs on the last position
+  only; only the answer tokens' logits are computed.
+* ``"bridge"`` (any model): the TransformerLens bridge with :class:`hooks.HeadAblation` hooks, full
+  forward, full logits.
+
+Both pack (mask, question) pairs into one batch (mask-major) and back off on out-of-memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from hooks import HeadAblation, tokenize_left_padded
+
+from headspex.engine import fast_forward as ff
+from headspex.players import Player
+
+BACKENDS = ("auto", "fast", "bridge")
+MIN_CHUNK_QUESTIONS = 8  # below this, prompts of the next length join the chunk (padding beats tiny batches)
+
+
+@dataclass
+class QuestionChunk:
+    """Questions tokenized together (left-padded). input_ids/attention_mask: [n_q, pos]."""
+
+    index: torch.Tensor  # positions of these questions in the split, [n_q]
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    choice_ids: torch.Tensor  # [n_q, n_choices]
+    answers: torch.Tensor  # [n_q]
+    prep: Any = None  # fast backend: rotary tables and attention mask
+    prefix: torch.Tensor | None = None  # fast backend: residual stream entering the first analysed layer
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.input_ids.numel())
+
+
+class MaskEvaluator:
+    """Per-mask mean scores (accuracy, logprob, margin) over a fixed list of questions.
+
+    Args:
+        model: a :class:`headspex.LoadedModel`.
+        prompts: the questions' prompts; choice_ids [n_q, n_choices]; answers [n_q].
+        players: the (layer, head) of each mask column; other heads stay intact.
+        ablation: "zero" or "mean"; means [n_layers, n_heads, d_head] for "mean".
+        max_batch_tokens: tokens per forward pass (masks x questions x positions); None picks one
+            from free memory. Halved automatically on out-of-memory.
+    """
+
+    def __init__(self, model: Any, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor, *,
+                 players: Sequence[Player], ablation: str = "zero", means: torch.Tensor | None = None,
+                 backend: str = "auto", max_batch_tokens: int | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+        if backend == "fast" and model.weights is None:
+            raise ValueError(f"the fast backend supports Llama-family models only; {model.architecture} needs backend='bridge'")
+        self.model = model
+        self.backend = "fast" if backend == "auto" and model.weights is not None else ("bridge" if backend == "auto" else backend)
+        self.players = list(players)
+        self.ablation = ablation
+        self.means = means
+        self.n_questions = len(prompts)
+        self.start_layer = min(layer for layer, _ in self.players)
+        self.max_batch_tokens = max_batch_tokens or auto_batch_tokens(model, max(len(p) for p in prompts))
+        self.chunks = self._chunk_questions(prompts, choice_ids, answers)
+
+    @property
+    def tokens_per_mask(self) -> int:
+        return sum(c.n_tokens for c in self.chunks)
+
+    def masks_per_step(self) -> int:
+        """How many masks fit in one forward pass when all questions ride along."""
+        return max(1, self.max_batch_tokens // max(1, self.tokens_per_mask))
+
+    @torch.inference_mode()
+    def choice_logits(self, masks: np.ndarray) -> torch.Tensor:
+        """Answer-choice logits at the last position, [n_masks, n_questions, n_choices] float32, questions
+        in their original order. One forward pass per question chunk (no batching by memory: few masks)."""
+        masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
+        out = None
+        for chunk in self.chunks:
+            logits = self._choice_logits(chunk, masks_t)
+            if out is None:
+                out = logits.new_empty(len(masks_t), self.n_questions, logits.shape[-1])
+            out[:, chunk.index] = logits
+        return out
+
+    @torch.inference_mode()
+    def scores(self, masks: np.ndarray) -> dict[str, np.ndarray]:
+        """Mean scores over all questions for each mask row [n_masks, n_players] -> {metric: [n_masks]}."""
+        from tasks import per_question_scores
+
+        masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
+        totals: dict[str, torch.Tensor] = {}
+        for chunk in self.chunks:
+            start = 0
+            while start < len(masks_t):
+                step = max(1, self.max_batch_tokens // chunk.n_tokens)
+                sub = masks_t[start:start + step]
+                try:
+                    logits = self._choice_logits(chunk, sub)  # [m, n_q, n_choices]
+                except (torch.OutOfMemoryError, MemoryError):
+                    if self.max_batch_tokens <= chunk.n_tokens:
+                        raise
+                    self.max_batch_tokens //= 2
+                    continue
+                per_q = per_question_scores(logits, chunk.answers)
+                for name, val in per_q.items():
+                    part = val.double().sum(-1)
+                    prev = totals.setdefault(name, torch.zeros(len(masks_t), dtype=torch.float64))
+                    prev[start:start + len(sub)] += part
+                start += len(sub)
+        return {name: (t / self.n_questions).numpy() for name, t in totals.items()}
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _chunk_questions(self, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor) -> list[QuestionChunk]:
+        tok = self.model.tokenizer
+        lengths = [len(tok(p)["input_ids"]) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        chunks, current = [], []
+        for i in order:  # a chunk holds prompts of one length (no padding) unless that leaves it tiny
+            longer = bool(current) and lengths[i] > lengths[current[0]]
+            if current and ((len(current) + 1) * lengths[i] > self.max_batch_tokens
+                            or (longer and len(current) >= MIN_CHUNK_QUESTIONS)):
+                chunks.append(current)
+                current = []
+            current.append(i)
+        chunks.append(current)
+        out = []
+        for idx in chunks:
+            ids, am = tokenize_left_padded(tok, [prompts[i] for i in idx], self.model.device)
+            sel = torch.tensor(idx)
+            out.append(QuestionChunk(sel, ids, am, choice_ids[sel].to(self.model.device), answers[sel]))
+        return out
+
+    def _choice_logits(self, chunk: QuestionChunk, masks: torch.Tensor) -> torch.Tensor:
+        m, n_q = len(masks), len(chunk.index)
+        ablation = HeadAblation(masks.repeat_interleave(n_q, dim=0), n_layers=self.model.n_layers,
+                                n_heads=self.model.n_heads, players=self.players, mode=self.ablation, means=self.means)
+        if self.backend == "fast":
+            return self._fast_logits(chunk, ablation, m)
+        ids, am = chunk.input_ids.repeat(m, 1), chunk.attention_mask.repeat(m, 1)
+        logits = self.model.bridge.run_with_hooks(ids, fwd_hooks=ablation.fwd_hooks(), attention_mask=am)
+        last = logits[:, -1].view(m, n_q, -1).float()
+        return torch.gather(last, 2, chunk.choice_ids[None].expand(m, -1, -1))
+
+    def _fast_logits(self, chunk: QuestionChunk, ablation: HeadAblation, m: int) -> torch.Tensor:
+        w, start = self.model.weights, self.start_layer
+        if chunk.prefix is None:
+            chunk.prep = ff.prepare(w, chunk.attention_mask, self.model.dtype)
+            chunk.prefix = ff.run_layers(w, ff.embed(w, chunk.input_ids), chunk.prep, 0, start)
+        h = chunk.prefix.repeat(m, 1, 1)
+        h = ff.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
+        return ff.choice_logits(w, h[:, -1], chunk.choice_ids)
+
+
+def auto_batch_tokens(model: Any, max_len: int) -> int:
+    """Tokens per forward pass that fit comfortably in free memory (activations of one layer at a time)."""
+    d_model = model.n_heads * model.d_head
+    d_ff = int(getattr(model.hf_model.config, "intermediate_size", 4 * d_model))
+    elem = torch.finfo(model.dtype).bits // 8
+    per_token = (8 * d_model + 3 * d_ff + 2 * model.n_heads * max_len) * max(elem, 4)
+    if model.device.type == "cuda":
+        free = torch.cuda.mem_get_info(model.device)[0]
+    else:
+        import psutil
+
+        free = psutil.virtual_memory().available
+    budget = int(free * 0.25 / per_token)
+    cap = 65536 if model.device.type == "cuda" else 8192  # on CPU larger batches stop paying off
+    return int(max(256, min(cap, budget)))
