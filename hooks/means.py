@@ -39,8 +39,8 @@ def compute_head_means(model: Any, prompts: Sequence[str], *, batch_size: int = 
     current: dict[str, torch.Tensor] = {}
 
     def grab(z: torch.Tensor, hook: Any) -> torch.Tensor:
-        keep = current["mask"][:, :, None, None].to(z.dtype)
-        total[hook.layer()] += (z * keep).sum(dim=(0, 1)).double().cpu()
+        keep = current["mask"][:, :, None, None].double()
+        total[hook.layer()] += (z.double() * keep).sum(dim=(0, 1)).cpu()  # summed in float64, not model dtype
         return z
 
     hooks = [(hook_z_name(layer), grab) for layer in range(n_layers)]

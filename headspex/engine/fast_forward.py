@@ -135,11 +135,14 @@ def choice_logits(w: LlamaWeights, h_last: torch.Tensor, choice_ids: torch.Tenso
     """Logits of the answer tokens at the last position.
 
     h_last: [copies * n_q, d_model] (copy-major); choice_ids: [n_q, n_choices] -> [copies, n_q, n_choices] (float32).
+    The norm and the products run in float32 even for a bfloat16 model: a bfloat16 dot product over
+    d_model rounds the logits enough to flip close answers (ties count as wrong).
     """
     n_q = choice_ids.shape[0]
-    x = _rms(h_last, w.norm, w.eps).view(-1, n_q, h_last.shape[-1])
-    unembed = w.lm_head[choice_ids]  # [n_q, n_choices, d_model]
-    return torch.einsum("mqd,qcd->mqc", x, unembed).float()
+    x = h_last.float()  # the final norm and the answer logits in float32 whatever the model dtype
+    x = (w.norm.float() * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + w.eps))).view(-1, n_q, x.shape[-1])
+    unembed = w.lm_head[choice_ids].float()  # [n_q, n_choices, d_model]
+    return torch.einsum("mqd,qcd->mqc", x, unembed)
 
 
 def _rms(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
