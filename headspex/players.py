@@ -21,34 +21,45 @@ def player_labels(players: Sequence[Player]) -> list[str]:
     return [f"L{layer}H{head}" for layer, head in players]
 
 
-def parse_layer_ranges(text: str, n_layers: int) -> list[list[int]]:
+def parse_layer_ranges(text: str, n_layers: int, n_heads: int | None = None) -> list[list[int]]:
     """Parse 1-based inclusive ranges such as ``"1-3,14-16,30"`` into 0-based layer lists.
 
-    Presets: ``initial``, ``middle``, ``final`` (three layers each) and ``paper`` (all three).
+    Presets: ``initial``, ``middle``, ``final`` (each ``ceil(96 / n_heads)`` layers, the paper's 96 heads
+    per range; three layers when ``n_heads`` is not given) and ``paper`` (all three).
     """
     if n_layers < 1:
         raise ValueError(f"n_layers must be >= 1; got {n_layers}")
+    width = preset_width(n_layers, n_heads)
     out: list[list[int]] = []
     for part in (p.strip() for p in str(text).split(",")):
         if not part:
             continue
         if part in PRESETS:
-            out.extend(PRESETS[part](n_layers))
+            out.extend(PRESETS[part](n_layers, width))
             continue
-        lo, _, hi = part.partition("-")
-        try:
-            a, b = int(lo), int(hi or lo)
-        except ValueError:
-            raise ValueError(
-                f"bad layer range {part!r}: expected 1-based inclusive ranges like '1-3,14-16' or a preset "
-                f"({', '.join(PRESETS)})"
-            ) from None
-        if not (1 <= a <= b <= n_layers):
-            raise ValueError(f"layer range {part!r} is outside the model: layers are 1..{n_layers} (1-based, inclusive)")
-        out.append(list(range(a - 1, b)))
+        out.append(_parse_range(part, n_layers))
     if not out:
         raise ValueError(f"no layer range given in {text!r}")
     return out
+
+
+def preset_width(n_layers: int, n_heads: int | None) -> int:
+    """Layers per preset range: ``ceil(96 / n_heads)`` (3 on Llama-3.1-8B's 32 heads), at most the model."""
+    return min(n_layers, 3 if n_heads is None else -(-PAPER_RANGE_HEADS // n_heads))
+
+
+def _parse_range(part: str, n_layers: int) -> list[int]:
+    lo, _, hi = part.partition("-")
+    try:
+        a, b = int(lo), int(hi or lo)
+    except ValueError:
+        raise ValueError(
+            f"bad layer range {part!r}: expected 1-based inclusive ranges like '1-3,14-16' or a preset "
+            f"({', '.join(PRESETS)})"
+        ) from None
+    if not (1 <= a <= b <= n_layers):
+        raise ValueError(f"layer range {part!r} is outside the model: layers are 1..{n_layers} (1-based, inclusive)")
+    return list(range(a - 1, b))
 
 
 def format_layer_range(layers: Sequence[int]) -> str:
@@ -57,22 +68,23 @@ def format_layer_range(layers: Sequence[int]) -> str:
     return f"{lo}-{hi}" if hi > lo else str(lo)
 
 
-def _initial(n: int) -> list[list[int]]:
-    return [list(range(0, min(3, n)))]
+def _initial(n: int, width: int) -> list[list[int]]:
+    return [list(range(0, width))]
 
 
-def _middle(n: int) -> list[list[int]]:
-    start = max(0, n // 2 - 2)
-    return [list(range(start, min(start + 3, n)))]
+def _middle(n: int, width: int) -> list[list[int]]:
+    start = (n - width) // 2
+    return [list(range(start, start + width))]
 
 
-def _final(n: int) -> list[list[int]]:
-    return [list(range(max(0, n - 3), n))]
+def _final(n: int, width: int) -> list[list[int]]:
+    return [list(range(n - width, n))]
 
 
+PAPER_RANGE_HEADS = 96  # 3 layers x 32 heads of Llama-3.1-8B, the paper's ranges
 PRESETS = {
     "initial": _initial,
     "middle": _middle,
     "final": _final,
-    "paper": lambda n: _initial(n) + _middle(n) + _final(n),
+    "paper": lambda n, w: _initial(n, w) + _middle(n, w) + _final(n, w),
 }

@@ -29,6 +29,8 @@ class EnergyShares:
     raw: dict[str, Interval]
     refined: dict[str, Interval]
     n_boot: int
+    raw_samples: np.ndarray  # [n_boot, 3] bootstrap shares (linear, within, across), for pooling over seeds
+    refined_samples: np.ndarray
 
     def to_dataframe(self) -> pd.DataFrame:
         """Rows (spectrum, share) with estimate, low, high in %."""
@@ -72,4 +74,14 @@ def energy_shares(proxy: Proxy, masks: np.ndarray, values: np.ndarray, players: 
                        Interval(float(point[j]), float("nan"), float("nan"), 0.95, len(arr)))
                 for j, name in enumerate(SHARES)}
 
-    return EnergyShares(table(raw_point, raw_boot), table(refined_point, refined_boot), n_boot)
+    return EnergyShares(table(raw_point, raw_boot), table(refined_point, refined_boot), n_boot,
+                        np.array(raw_boot).reshape(-1, len(SHARES)), np.array(refined_boot).reshape(-1, len(SHARES)))
+
+
+def pooled_shares(runs: Sequence[EnergyShares], kind: str) -> dict[str, Interval]:
+    """Shares over several seeds: mean of the point estimates, interval from all seeds' refits pooled."""
+    points = np.array([[getattr(r, kind)[name].estimate for name in SHARES] for r in runs])
+    samples = np.concatenate([getattr(r, f"{kind}_samples") for r in runs])
+    return {name: bootstrap_ci(samples[:, j], point=float(points[:, j].mean())) if len(samples) >= 2 else
+            Interval(float(points[:, j].mean()), float("nan"), float("nan"), 0.95, len(samples))
+            for j, name in enumerate(SHARES)}

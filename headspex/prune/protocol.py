@@ -50,13 +50,14 @@ class RangeRun:
 
 def training_masks(sampling: str, budget: int, n_players: int, keep: tuple[float, ...], seed: int) -> np.ndarray:
     """The proxy's training masks: "uniform" (keep 1/2, the paper's), "matched" (Bernoulli at each keep
-    level in turn) or "mixture" (half uniform, half matched)."""
+    level in turn) or "mixture" (uniform and each keep level in equal shares)."""
+    levels = tuple(min(max(float(p), 0.05), 0.95) for p in keep)  # keep = 1 (all heads) is no distribution
     if sampling == "uniform":
         return sample_masks(budget, n_players, seed=seed)
     if sampling == "matched":
-        return sample_mixture(budget, n_players, keep, seed=seed)
+        return sample_mixture(budget, n_players, levels, seed=seed)
     if sampling == "mixture":
-        return sample_mixture(budget, n_players, (0.5, *keep), seed=seed)
+        return sample_mixture(budget, n_players, (0.5, *levels), seed=seed)
     raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}")
 
 

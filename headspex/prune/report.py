@@ -1,51 +1,53 @@
-"""Write a study's outputs: tables (CSV + Markdown), Shapley heatmaps, the accuracy curve, report.md."""
+"""Write a study's outputs from its results (no model needed): tables (CSV + Markdown), the accuracy
+curve with intervals, Shapley heatmaps and report.md.
+
+    python -m headspex.prune.report DIR      # rebuild the outputs of a finished run from its results
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from headspex.prune.study import StudyResult
+from headspex.players import format_layer_range
+from headspex.prune.results import StudyResult
+from headspex.prune.seeds import SeedSummary, accuracy_pivot, count_cells
 
-ENERGY_FMT = ("", ".3f", ".1f", ".1f", ".1f")  # layers, cv_r2, linear %, within-layer %, across-layer %
-METHOD_ORDER = ("best-of-n", "lasso", "proxyspex", "single-head", "random")
-
-
-def accuracy_pivot(result: StudyResult) -> pd.DataFrame:
-    """Test accuracy as the paper prints it: rows (layers, kept), columns methods."""
-    table = result.accuracy_table()
-    table["kept"] = table["keep"].map(lambda k: f"{k:.0%}")
-    pivot = table.pivot_table(index=["layers", "kept", "k"], columns="method", values="test_accuracy", sort=False)
-    cols = [m for m in METHOD_ORDER if m in pivot.columns]
-    return pivot[cols].reset_index()
+METHOD_ORDER = ("proxyspex", "lasso", "best-of-n", "single-head", "random")
+PAPER_ENERGY = "Paper (Llama-3.1-8B, accuracy value): layers 1-3 80/8/12 %, 14-16 67/23/10 %, 30-32 51/39/10 %."
 
 
-def write_outputs(result: StudyResult, out: str | Path, *, model_name: str, task_name: str) -> dict[str, Path]:
-    """Write every output file into ``out``; returns {kind: path}."""
-    out = Path(out)
+def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path, *, model_name: str = "",
+                  task_name: str = "") -> dict[str, Path]:
+    """Write every output file of one task's study (one result per seed) into ``out``; returns {kind: path}."""
+    results = [results] if isinstance(results, StudyResult) else list(results)
+    summary, out = SeedSummary(results), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-    acc = result.accuracy_table()
-    files["accuracy_csv"] = _csv(acc, out / "accuracy.csv")
-    pivot = accuracy_pivot(result)
-    files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False, floatfmt=".3f"))
-    energy = result.energy_table()
-    files["energy_csv"] = _csv(energy, out / "energy.csv")
-    files["energy_md"] = _text(out / "energy.md", energy.to_markdown(index=False, floatfmt=ENERGY_FMT))
-    for r in result.ranges:
-        files[f"heads_{r.label}"] = _csv(r.heads, out / f"heads_layers-{r.label}.csv")
-    files["shapley_png"] = plot_shapley(result, out / "shapley_heatmaps.png")
-    files["accuracy_png"] = plot_accuracy(result, out / "accuracy_vs_sparsity.png")
-    files["report"] = _text(out / "report.md", _report(result, pivot, energy, model_name, task_name))
+    tables = {"accuracy": summary.accuracy(), "significance": summary.significance(), "energy": summary.energy(),
+              "pilot": summary.pilot(), "fit": summary.fit()}
+    tables["significance_counts"] = summary.significance_counts(tables["significance"])
+    files = {name: _csv(table, out / f"{name}.csv") for name, table in tables.items()}
+    for r in results[0].ranges:
+        label = format_layer_range(r.layers)
+        files[f"heads_{label}"] = _csv(r.heads, out / f"heads_layers-{label}.csv")
+        if r.top_interactions is not None:
+            files[f"interactions_{label}"] = _csv(r.top_interactions, out / f"interactions_layers-{label}.csv")
+    methods = [m for m in METHOD_ORDER if m in set(tables["accuracy"]["method"])]
+    pivot = accuracy_pivot(tables["accuracy"], methods)
+    files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False))
+    files["shapley_png"] = plot_shapley(results[0], out / "shapley_heatmaps.png")
+    files["accuracy_png"] = plot_accuracy(tables["accuracy"], summary.clean_test_accuracy, out / "accuracy_vs_sparsity.png")
+    files["report"] = _text(out / "report.md", _report(summary, tables, pivot, model_name, task_name))
     return files
 
 
 def plot_shapley(result: StudyResult, path: Path) -> Path:
     """One heatmap per range: layer on y, head on x, diverging colours centred at 0."""
-    fig = _figure(4.2 * len(result.ranges), 3.2)
+    fig = _figure(4.2 * len(result.ranges), 3.6)
     axes = fig.subplots(1, len(result.ranges), squeeze=False)
     for ax, r in zip(axes[0], result.ranges):
         grid = r.heads.pivot(index="layer", columns="head", values="shapley")
@@ -55,49 +57,79 @@ def plot_shapley(result: StudyResult, path: Path) -> Path:
         ax.set_xticks(range(len(grid.columns)), [str(h) for h in grid.columns])
         ax.set_xlabel("head")
         ax.set_ylabel("layer (1-based)")
-        ax.set_title(f"Shapley value, layers {r.label}")
+        ax.set_title(f"Shapley value, layers {format_layer_range(r.layers)}")
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
 
 
-def plot_accuracy(result: StudyResult, path: Path) -> Path:
-    """Test accuracy against the share of the range's heads kept, one panel per range."""
-    table = result.accuracy_table()
-    fig = _figure(4.2 * len(result.ranges), 3.4)
-    axes = fig.subplots(1, len(result.ranges), squeeze=False, sharey=True)
-    for ax, r in zip(axes[0], result.ranges):
-        sub = table[table["layers"] == r.label]
+def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
+    """Test accuracy against the share of the range's heads kept, one panel per range, 95% intervals."""
+    ranges = list(dict.fromkeys(summary["layers"]))
+    fig = _figure(4.2 * len(ranges), 3.4)
+    axes = fig.subplots(1, len(ranges), squeeze=False, sharey=True)
+    for ax, label in zip(axes[0], ranges):
+        sub = summary[summary["layers"] == label]
         for method in [m for m in METHOD_ORDER if m in set(sub["method"])]:
             line = sub[sub["method"] == method].sort_values("keep")
-            ax.plot(line["keep"] * 100, line["test_accuracy"], marker="o", label=method)
-        ax.axhline(result.clean_test_accuracy, color="k", ls="--", lw=1, label="unpruned")
-        ax.set_title(f"layers {r.label}")
+            err = np.vstack([line["test_accuracy"] - line["low"], line["high"] - line["test_accuracy"]])
+            err = np.nan_to_num(err) if np.isfinite(line["low"]).any() else None
+            ax.errorbar(line["keep"] * 100, line["test_accuracy"], yerr=err, marker="o", capsize=3, label=method)
+        ax.axhline(clean, color="k", ls="--", lw=1, label="unpruned")
+        ax.set_title(f"layers {label}")
         ax.set_xlabel("heads of the range kept (%)")
-    axes[0][0].set_ylabel("test accuracy")
+    axes[0][0].set_ylabel("test accuracy (float32)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
 
 
-def _report(result: StudyResult, pivot: pd.DataFrame, energy: pd.DataFrame, model: str, task: str) -> str:
-    c = result.config
+def _energy_md(energy: pd.DataFrame) -> str:
+    if energy.empty:
+        return "(no energy shares)"
+    cells = energy[["layers", "spectrum", "cv_r2", "unexplained"]].copy()
+    for name in ("linear", "within_layer", "across_layer"):
+        cells[name] = [f"{m:.0f} [{lo:.0f}, {hi:.0f}]" for m, lo, hi in
+                       zip(energy[name], energy[f"{name}_low"], energy[f"{name}_high"])]
+    return cells.to_markdown(index=False, floatfmt=".2f")
+
+
+def _report(summary: SeedSummary, tables: dict, pivot: pd.DataFrame, model: str, task: str) -> str:
+    c, first = summary.results[0].config, summary.results[0]
+    pilot = tables["pilot"]
+    ceiling = sorted(set(pilot.loc[pilot["at_ceiling"], "layers"])) if len(pilot) else []
+    counts = count_cells(tables["significance"][tables["significance"]["metric"] == "accuracy"]) \
+        if len(tables["significance"]) else {}
     return "\n".join([
         f"# Head pruning study: {model} on {task}", "",
-        f"Value f(m): train-split {c.metric}; {c.ablation} ablation; {c.budget} uniform masks per range; "
-        f"seed {c.seed}; Best-of-N with N = {c.best_of_n or c.budget} per keep level. "
-        f"Unpruned test accuracy: {result.clean_test_accuracy:.3f}. Wall time {result.seconds:.0f} s.", "",
-        "## Test accuracy (only the chosen heads of the range kept; every other head intact)", "",
-        pivot.to_markdown(index=False, floatfmt=".3f"), "",
-        "![accuracy versus sparsity](accuracy_vs_sparsity.png)", "",
-        "## Proxy fit and spectral energy (% of non-constant energy)", "",
-        energy.to_markdown(index=False, floatfmt=ENERGY_FMT), "",
-        "## Per-head Shapley values of the proxy", "",
-        "![Shapley heatmaps](shapley_heatmaps.png)", "",
-        "Per-head tables (Shapley, Banzhaf, interaction involvement): `heads_layers-*.csv`. "
-        "Masks and values: `layers-*/train/values.jsonl` (reload with `headspex.load_store`).", "",
+        f"Value f(m): train-split {c.metric} ({c.ablation} ablation); {c.budget} {c.sampling} training masks per range; "
+        f"refined spectrum: {c.refine}; Best-of-N: {c.best_of_n_per_level()} true evaluations per keep level "
+        f"(matched: {c.best_of_n_per_level() * len(c.keep)} in all); random: mean of {c.n_random} masks; seeds "
+        f"{summary.seeds}; test split in {c.test_dtype}. Unpruned test accuracy {summary.clean_test_accuracy:.3f}. "
+        f"Wall time {sum(r.seconds for r in summary.results):.0f} s.", "",
+        "## Pilot: do heads of the range matter? (test accuracy of random k-head masks)", "",
+        pilot.to_markdown(index=False, floatfmt=".3f"), "",
+        (f"**At ceiling (random masks lose < 5 points): {', '.join(ceiling)}: methods cannot differ there.**"
+         if ceiling else "Every range is sensitive (random masks lose >= 5 points)."), "",
+        "## Test accuracy (mean over seeds [95% CI]; only the chosen heads of the range kept)", "",
+        pivot.to_markdown(index=False), "", "![accuracy versus sparsity](accuracy_vs_sparsity.png)", "",
+        "## ProxySPEX minus each baseline (paired bootstrap 95% CI over test questions)", "",
+        f"Accuracy cells: {counts.get('better', 0)} significantly better, {counts.get('worse', 0)} worse, "
+        f"{counts.get('within_noise', 0)} within noise.", "",
+        tables["significance_counts"].to_markdown(index=False), "",
+        "## What each method optimised: true training value of its mask, and the proxy's prediction", "",
+        tables["accuracy"][["layers", "keep", "method", "train_value", "predicted", "test_logprob", "evaluations",
+                            "how"]].to_markdown(index=False, floatfmt=".3f"), "",
+        "## Proxy fit (CV R^2, and held-out R^2 on unseen uniform masks and masks with exactly k heads)", "",
+        tables["fit"].to_markdown(index=False, floatfmt=".3f"), "",
+        "## Spectral energy (% of non-constant energy, bootstrap 95% CI over proxy refits)", "",
+        _energy_md(tables["energy"]), "", PAPER_ENERGY, "",
+        "## Per-head Shapley values of the proxy (first seed)", "", "![Shapley heatmaps](shapley_heatmaps.png)", "",
+        f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv`; all numbers: "
+        f"`seed-*/results.pkl` (rebuild with `python -m headspex.prune.report DIR`). First seed's run: "
+        f"{first.seconds:.0f} s.", "",
     ])
 
 
@@ -116,3 +148,27 @@ def _csv(df: pd.DataFrame, path: Path) -> Path:
 def _text(path: Path, text: str) -> Path:
     path.write_text(text + "\n")
     return path
+
+
+def rebuild(directory: str | Path) -> dict[str, Path]:
+    """Rebuild the outputs of a finished run from its stored results (``seed-*/results.pkl`` or ``results.pkl``)."""
+    directory = Path(directory)
+    seed_dirs = sorted(p for p in directory.glob("seed-*") if (p / "results.pkl").is_file())
+    results = [StudyResult.load(p) for p in seed_dirs] or [StudyResult.load(directory)]
+    meta = _run_meta(directory)
+    return write_outputs(results, directory, model_name=meta.get("model", ""), task_name=meta.get("task", ""))
+
+
+def _run_meta(directory: Path) -> dict:
+    import json
+
+    path = directory / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print("usage: python -m headspex.prune.report DIR", file=sys.stderr)
+        raise SystemExit(2)
+    for kind, path in rebuild(sys.argv[1]).items():
+        print(f"{kind}: {path}")

@@ -1,64 +1,77 @@
-"""The layer-range pruning study: per range, sample -> evaluate -> fit -> select -> test.
+"""The layer-range pruning study: per range, pilot -> sample -> evaluate -> fit -> select -> test.
 
 Each analysed range is studied on its own: its heads are the players, every other head stays intact.
-For every keep fraction, each method picks k = round(keep * n_players) heads of the range to keep,
-and the model with only those heads of the range kept is scored on the test split.
+For every keep fraction, each method picks k = round(keep * n_players) heads of the range to keep, and
+the model with only those heads of the range kept is scored on the test split in float32.
 
-Methods: ``proxyspex`` (maximise the CatBoost proxy over masks with exactly k heads, exact MILP when
-it is small enough), ``lasso`` (top k by linear coefficient, the paper's baseline), ``best-of-n``
-(best of N random k-head masks on the training value), ``single-head`` (keep the k heads whose
-single ablation hurts most) and ``random``.
+The protocol (defaults) is built to tell methods apart: a pilot of random k-head masks per keep level
+(also the random baseline), training masks sampled where selection happens, matched budgets
+(Best-of-N gets as many true evaluations as the proxy was trained on), the proxy's held-out R^2 on
+fixed-k masks, both value functions from one store, paired bootstrap intervals per cell, and energy
+shares with bootstrap intervals. Methods come from the registry in :mod:`headspex.prune.methods`.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from headspex.engine.evaluate import evaluate_clean
 from headspex.engine.executors import Executor
 from headspex.engine.game import MaskGame
-from headspex.engine.sampling import sample_masks
 from headspex.players import format_layer_range, layer_players
-from headspex.prune.methods import METHODS, SELECTORS, SelectionContext, check_methods
-from headspex.prune.select import Selection
+from headspex.prune.energy import energy_shares
+from headspex.prune.methods import METHODS, SelectionContext, check_methods
+from headspex.prune.protocol import (SAMPLINGS, RangeRun, fit_range_proxy, heldout_r2, run_pilot, score_selections,
+                                     select_all, selection_spectrum, training_masks)
+from headspex.prune.results import StudyResult
 from headspex.spectrum.attributions import head_attributions
-from headspex.spectrum.proxy import Proxy
-from headspex.spectrum.structure import structure_summary
-
 
 @dataclass(frozen=True)
 class StudyConfig:
     """What a study runs; written to ``config.json`` beside its results.
 
     ranges: 0-based layer lists, each analysed on its own. keep: fractions of a range's heads kept.
-    budget: masks sampled per range (i.i.d. uniform, the paper's). best_of_n: random k-head masks per
-    keep level for Best-of-N (None: the budget). metric: the training value f(m).
+    budget: training masks per range. sampling: "uniform", "matched" (keep-probability at the keep
+    levels) or "mixture" (half uniform, half matched). refine: select on the refined spectrum.
+    best_of_n: Best-of-N candidates in total over the keep levels (None: the budget, a matched budget).
+    n_random: random k-head masks per keep level (pilot and random baseline). n_heldout: unseen masks
+    per keep level (and uniform) for held-out R^2. metric: the training value f(m). energy_boot: proxy
+    refits for the energy shares' intervals. test_dtype: dtype of the test-split evaluation.
     """
 
     ranges: tuple[tuple[int, ...], ...]
     keep: tuple[float, ...] = (0.5, 0.66, 0.83)
-    budget: int = 256
+    budget: int = 400
+    sampling: str = "mixture"
+    refine: bool = False
     best_of_n: int | None = None
+    n_random: int = 100
+    n_heldout: int = 30
     metric: str = "logprob"
     ablation: str = "zero"
     seed: int = 0
     methods: tuple[str, ...] = METHODS
-    milp_time_limit: float = 60.0
+    milp_time_limit: float = 20.0
+    energy_boot: int = 8
+    test_dtype: str = "float32"
 
     def __post_init__(self) -> None:
         if not self.ranges:
             raise ValueError("at least one layer range is needed")
         check_keep(self.keep)
         methods_used(self.methods)
-        if self.best_of_n is not None and self.best_of_n < 1:
-            raise ValueError(f"best_of_n must be >= 1; got {self.best_of_n}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}; got {self.sampling!r}")
+        for name in ("best_of_n", "n_random", "n_heldout"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1; got {value}")
 
     def check_budget(self, n_players: int, cv_folds: int = 5) -> None:
         """The proxy needs enough masks for its cross-validation and more than a handful per player."""
@@ -66,126 +79,144 @@ class StudyConfig:
         if self.budget < need:
             raise ValueError(f"budget {self.budget} is too small for {n_players} players: use at least {need} masks")
 
-
-@dataclass
-class RangeResult:
-    """One analysed range: its selections per keep fraction, proxy fit and structure."""
-
-    layers: tuple[int, ...]
-    players: list[tuple[int, int]]
-    cv_r2: float
-    structure: dict[str, float]
-    order_share: dict[int, float]
-    heads: pd.DataFrame  # per-head ranking table
-    selections: dict[tuple[float, str], Selection] = field(default_factory=dict)
-    test_accuracy: dict[tuple[float, str], float] = field(default_factory=dict)
-    train_value: dict[tuple[float, str], float] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return format_layer_range(self.layers)
-
-
-@dataclass
-class StudyResult:
-    """All ranges of a study, the unpruned test accuracy, and timings."""
-
-    config: StudyConfig
-    clean_test_accuracy: float
-    clean_train_value: float
-    ranges: list[RangeResult]
-    seconds: float
-
-    def accuracy_table(self) -> pd.DataFrame:
-        """Rows (layers, keep, method) with k, test accuracy, training value and selection details."""
-        rows = []
-        for r in self.ranges:
-            for (keep, method), sel in r.selections.items():
-                rows.append(dict(layers=r.label, keep=keep, k=sel.k, method=method,
-                                 test_accuracy=r.test_accuracy[(keep, method)],
-                                 train_value=r.train_value[(keep, method)], how=sel.method))
-        return pd.DataFrame(rows)
-
-    def energy_table(self) -> pd.DataFrame:
-        """Per range: proxy CV R^2 and the percent of non-constant spectral energy that is linear,
-        within-layer and across-layer (the paper's second table)."""
-        return pd.DataFrame([dict(layers=r.label, cv_r2=r.cv_r2, **r.structure) for r in self.ranges])
+    def best_of_n_per_level(self) -> int:
+        """Best-of-N candidates per keep level: the total (default: the budget) split over the levels."""
+        return max(1, (self.best_of_n or self.budget) // len(self.keep))
 
 
 def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | None = None, progress: bool = True,
-              log: Callable[[str], None] = print, executor: Executor | str | None = None) -> StudyResult:
+              log: Callable[[str], None] = print, executor: Executor | str | None = None,
+              test_model: Any = None) -> StudyResult:
     """Run the study; with ``out`` every evaluated mask is stored there and a rerun resumes.
 
-    ``executor``: where masks are evaluated (None: this process; "ray" or a
-    :class:`~headspex.engine.executors.RayExecutor`).
+    ``executor``: where masks are evaluated (None: this process; "ray" or a ``RayExecutor``).
+    ``test_model``: the model for the test split (default: ``model`` reloaded in ``config.test_dtype``).
     """
     t0 = time.perf_counter()
     out_dir = Path(out) if out is not None else None
-    clean = _clean_scores(model, task, out_dir)
-    clean_test, clean_train = clean["test"]["accuracy"], clean["train"][config.metric]
-    log(f"unpruned model: test accuracy {clean_test:.3f}, train {config.metric} {clean_train:.4f}")
-    results = []
+    test_model = test_model or test_model_for(model, config.test_dtype)
+    clean = _clean_scores(model, test_model, task, out_dir)
+    log(f"unpruned model: test accuracy {clean['test']['accuracy']:.3f}, train {config.metric} "
+        f"{clean['train'][config.metric]:.4f}")
+    runs = []
     for layers in config.ranges:
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
-        results.append(_study_range(model, task, config, tuple(layers), store, progress, log, executor))
-    return StudyResult(config, clean_test, clean_train, results, time.perf_counter() - t0)
+        ctx = _RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor)
+        runs.append(_study_range(ctx, clean["test"]["accuracy"]))
+    return StudyResult(config, clean, runs, time.perf_counter() - t0)
 
 
-def _clean_scores(model: Any, task: Any, out_dir: Path | None) -> dict[str, dict[str, float]]:
-    """Unpruned scores on both splits; kept in ``clean.json`` so that a rerun does not recompute them."""
+@dataclass
+class _RangeSetup:
+    model: Any
+    test_model: Any
+    task: Any
+    config: StudyConfig
+    layers: tuple[int, ...]
+    store: Path | None
+    progress: bool
+    log: Callable[[str], None]
+    executor: Any
+
+    def game(self, split: str, model: Any) -> MaskGame:
+        """A game on ``split`` with ``model``, stored under ``<range>/<split>-<dtype>``."""
+        dtype = str(model.dtype).replace("torch.", "")
+        where = None if self.store is None else self.store / f"{split}-{dtype}"
+        return MaskGame(model, self.task, layer_players(self.layers, model.n_heads), split=split,
+                        metric=self.config.metric, ablation=self.config.ablation, store=where,
+                        executor=self.executor, progress=self.progress)
+
+
+def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
+    cfg, label = s.config, format_layer_range(s.layers)
+    with s.game("train", s.model) as train, s.game("test", s.test_model) as test, \
+            s.game("test", s.model) as test_fast:
+        n = train.n_players
+        cfg.check_budget(n)
+        keep_k = {keep: int(round(keep * n)) for keep in cfg.keep}
+        random = run_pilot(test_fast, keep_k, cfg.n_random, cfg.seed)
+        _warn_if_at_ceiling(random, clean_test, label, s.log)
+        s.log(f"layers {label}: {n} heads, {cfg.budget} {cfg.sampling} masks on {len(s.task.train)} training questions")
+        masks = training_masks(cfg.sampling, cfg.budget, n, cfg.keep, cfg.seed)
+        values = train(masks)
+        proxy = fit_range_proxy(masks, values, train.players, cfg.seed, cfg.refine)
+        spectrum = selection_spectrum(proxy)
+        run = RangeRun(s.layers, train.players, keep_k, proxy.summary(), _heads_table(spectrum, train.players))
+        run.random = random
+        run.heldout = heldout_r2(spectrum, train, keep_k, cfg.n_heldout, cfg.seed)
+        s.log(f"layers {label}: proxy CV R^2 {proxy.cv_r2_:.3f}; held-out R^2 "
+              + ", ".join(f"{k if k == 'uniform' else f'{k:.0%}'} {v['r2']:.2f}" for k, v in run.heldout.items()))
+        ctx = SelectionContext(train, masks, values, spectrum, cfg.seed, cfg.best_of_n_per_level(), cfg.milp_time_limit)
+        before = train.n_evaluated
+        run.selections = select_all(ctx, keep_k, cfg.methods, s.log)
+        run.evaluations = _evaluations(cfg, n, train.n_evaluated - before, len(keep_k))
+        score_selections(run, train, test)
+        run.energy = energy_shares(proxy, masks, values, train.players, n_boot=cfg.energy_boot, seed=cfg.seed)
+        run.top_interactions = _top_interactions(spectrum, train.players)
+    return run
+
+
+def _evaluations(cfg: StudyConfig, n: int, spent_in_selection: int, n_levels: int) -> dict[str, int]:
+    """Model evaluations (masks on the training split) each method used to make its choices."""
+    out = {"proxyspex": cfg.budget, "lasso": cfg.budget, "best-of-n": cfg.best_of_n_per_level() * n_levels,
+           "single-head": n, "random": 0}
+    return {m: out[m] for m in cfg.methods if m in out} | {"selection_total": spent_in_selection}
+
+
+def _warn_if_at_ceiling(random: dict, clean_test: float, label: str, log: Callable[[str], None]) -> None:
+    drops = {keep: clean_test - float(np.mean(r["accuracy"])) for keep, r in random.items()}
+    log(f"layers {label}: pilot, test accuracy drop of random masks "
+        + ", ".join(f"{keep:.0%} kept {d:+.3f}" for keep, d in drops.items()))
+    if max(drops.values()) < 0.05:
+        log(f"WARNING: layers {label} are at ceiling (random masks lose < 5 points): methods cannot differ here")
+
+
+def _heads_table(spectrum: Any, players: list) -> Any:
+    heads = head_attributions(spectrum, players).to_dataframe()
+    heads["interaction_involvement"] = _involvement(spectrum, len(players))
+    return heads
+
+
+def _top_interactions(spectrum: Any, players: list, top: int = 50) -> pd.DataFrame:
+    """The ``top`` largest Moebius interactions a(S) of order >= 2: members, order, value, within a layer."""
+    terms = [(sup, a) for sup, a in spectrum.to_moebius() if len(sup) >= 2]
+    terms.sort(key=lambda t: -abs(t[1]))
+    return pd.DataFrame([dict(members=" ".join(f"L{players[i][0]}H{players[i][1]}" for i in sup), order=len(sup),
+                              value=float(a), within_layer=len({players[i][0] for i in sup}) == 1)
+                         for sup, a in terms[:top]], columns=["members", "order", "value", "within_layer"])
+
+
+def test_model_for(model: Any, dtype: str) -> Any:
+    """``model`` in ``dtype`` for the test split: itself when it already is, else reloaded from its spec."""
+    if str(model.dtype).replace("torch.", "") == dtype:
+        return model
+    if getattr(model, "spec", None) is None:
+        raise ValueError(f"test_dtype={dtype!r} needs a model loaded with headspex.load_model (to reload it in "
+                         f"{dtype}), or pass test_model=")
+    from headspex.engine.models import load_model
+
+    return load_model(model.spec, dtype=dtype, device=str(model.device))
+
+
+def _clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) -> dict:
+    """Unpruned scores: train in the study dtype, test per question in the test dtype (cached in clean.json)."""
     path = None if out_dir is None else out_dir / "clean.json"
-    key = {"model": model.name, "dtype": str(model.dtype), "task": task.name,
+    key = {"model": model.name, "dtype": str(model.dtype), "test_dtype": str(test_model.dtype), "task": task.name,
            "questions": [len(task.train), len(task.test)], "seed": task.info.get("seed")}
     if path is not None and path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("key") == key:
             return saved["scores"]
-    scores = {split: evaluate_clean(model, task, split=split) for split in ("train", "test")}
+    with MaskGame(test_model, task, [(0, 0)], split="test") as test, MaskGame(model, task, [(0, 0)]) as train:
+        full = np.ones((1, 1), np.uint8)
+        per_q = test.per_question(full)
+        scores = {"train": {m: float(v[0]) for m, v in train.scores(full).items()},
+                  "test": {m: float(v[0].mean()) for m, v in per_q.items()},
+                  "test_per_question": {m: v[0].tolist() for m, v in per_q.items()}}
     if path is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"key": key, "scores": scores}, indent=2))
+        path.write_text(json.dumps({"key": key, "scores": scores}))
     return scores
-
-
-def _study_range(model: Any, task: Any, cfg: StudyConfig, layers: tuple[int, ...], store: Path | None,
-                 progress: bool, log: Callable[[str], None], executor: Any) -> RangeResult:
-    players = layer_players(layers, model.n_heads)
-    n = len(players)
-    cfg.check_budget(n)
-    label = format_layer_range(layers)
-    log(f"layers {label}: {n} heads, {cfg.budget} masks on {len(task.train)} training questions")
-    kw = dict(ablation=cfg.ablation, executor=executor, progress=progress)
-    with MaskGame(model, task, players, metric=cfg.metric, store=store and store / "train", **kw) as train:
-        masks = sample_masks(cfg.budget, n, seed=cfg.seed)
-        values = train(masks)
-        proxy = Proxy(seed=cfg.seed, players=players).fit(masks, values)
-        result = _describe_range(layers, players, proxy, log)
-        ctx = SelectionContext(train, masks, values, proxy.spectrum(), cfg.seed, cfg.best_of_n or cfg.budget,
-                               cfg.milp_time_limit)
-        for keep in cfg.keep:
-            k = int(round(keep * n))
-            for method in cfg.methods:
-                result.selections[(keep, method)] = SELECTORS[method](ctx, k)
-        chosen = np.stack([s.mask for s in result.selections.values()])
-        train_val = train(chosen)
-        with MaskGame(model, task, players, split="test", metric="accuracy", store=store and store / "test",
-                      means=train.head_means, **kw) as test:
-            test_acc = test(chosen)
-    for i, key in enumerate(result.selections):
-        result.test_accuracy[key] = float(test_acc[i])
-        result.train_value[key] = float(train_val[i])
-    return result
-
-
-def _describe_range(layers: tuple[int, ...], players: list, proxy: Proxy, log: Callable[[str], None]) -> RangeResult:
-    """The range's proxy fit, spectral structure and per-head table (selections come later)."""
-    spectrum = proxy.spectrum()
-    summary = structure_summary(spectrum, players)
-    heads = head_attributions(spectrum, players).to_dataframe()
-    heads["interaction_involvement"] = _involvement(spectrum, len(players))
-    log(f"layers {format_layer_range(layers)}: proxy CV R^2 {proxy.cv_r2_:.3f}; energy linear/within/across "
-        + "/".join(f"{v:.0f}%" for v in summary.table_row().values()))
-    return RangeResult(layers, players, proxy.cv_r2_, summary.table_row(), summary.order_share, heads)
 
 
 def _involvement(spectrum: Any, n: int) -> np.ndarray:

@@ -1,0 +1,126 @@
+"""A study over several seeds (same split; masks, folds and baselines resampled): tables with intervals.
+
+- accuracy: per (layers, keep, method) the mean test accuracy and log-prob over seeds with a 95% t-interval;
+- significance: per (layers, keep, baseline, metric) a paired bootstrap 95% CI over test questions of
+  ProxySPEX minus the baseline, on per-question scores averaged over seeds;
+- energy: shares with intervals from every seed's refits pooled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from headspex.players import format_layer_range
+from headspex.prune.energy import SHARES, pooled_shares
+from headspex.prune.results import StudyResult
+from headspex.prune.stats import count_significant, mean_ci, paired_bootstrap
+
+BASELINE_ORDER = ("lasso", "best-of-n", "single-head")
+
+
+@dataclass
+class SeedSummary:
+    """Tables over the seeds of one study (one task): see the module docstring."""
+
+    results: list[StudyResult]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.config.seed for r in self.results]
+
+    @property
+    def clean_test_accuracy(self) -> float:
+        return self.results[0].clean_test_accuracy
+
+    def accuracy(self) -> pd.DataFrame:
+        """Rows (layers, keep, k, method): mean, low, high of test accuracy over seeds, and means of the rest."""
+        table = pd.concat([r.accuracy_table().assign(seed=r.config.seed) for r in self.results])
+        rows = []
+        for (layers, keep, method), g in table.groupby(["layers", "keep", "method"], sort=False):
+            ci = mean_ci(g["test_accuracy"].to_numpy())
+            rows.append(dict(layers=layers, keep=keep, k=int(g["k"].iloc[0]), method=method, test_accuracy=ci.estimate,
+                             low=ci.low, high=ci.high, test_logprob=g["test_logprob"].mean(),
+                             train_value=g["train_value"].mean(), predicted=g["predicted"].mean(),
+                             evaluations=int(g["evaluations"].iloc[0]), n_seeds=len(g),
+                             how=", ".join(sorted(set(g["how"])))))
+        return pd.DataFrame(rows)
+
+    def significance(self, *, n_boot: int = 2000) -> pd.DataFrame:
+        """Paired bootstrap of ProxySPEX minus each baseline on seed-averaged per-question test scores."""
+        rows = []
+        first = self.results[0]
+        for i, r in enumerate(first.ranges):
+            for (keep, method) in r.test:
+                if method == "proxyspex" or (keep, "proxyspex") not in r.test:
+                    continue
+                for metric in ("accuracy", "logprob"):
+                    a = np.mean([res.ranges[i].test[(keep, "proxyspex")][metric] for res in self.results], axis=0)
+                    b = np.mean([res.ranges[i].test[(keep, method)][metric] for res in self.results], axis=0)
+                    iv = paired_bootstrap(a, b, n_boot=n_boot, seed=first.config.seed)
+                    rows.append(dict(layers=format_layer_range(r.layers), keep=keep, baseline=method, metric=metric,
+                                     **iv.to_dict()))
+        return pd.DataFrame(rows)
+
+    def significance_counts(self, significance: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Per (baseline, metric): cells where ProxySPEX is significantly better, worse, or within noise."""
+        sig = self.significance() if significance is None else significance
+        rows = []
+        for (baseline, metric), g in sig.groupby(["baseline", "metric"], sort=False):
+            signs = g["sign"].to_numpy()
+            rows.append(dict(baseline=baseline, metric=metric, better=int((signs > 0).sum()),
+                             worse=int((signs < 0).sum()), within_noise=int((signs == 0).sum()), cells=len(g)))
+        return pd.DataFrame(rows)
+
+    def energy(self) -> pd.DataFrame:
+        """Per (layers, spectrum): shares (%) with pooled bootstrap intervals, CV R^2 and unexplained share."""
+        rows = []
+        for i, r in enumerate(self.results[0].ranges):
+            runs = [res.ranges[i].energy for res in self.results if res.ranges[i].energy is not None]
+            if not runs:
+                continue
+            cv = float(np.mean([res.ranges[i].proxy_summary["cv_r2"] for res in self.results]))
+            for kind in ("raw", "refined"):
+                row = dict(layers=format_layer_range(r.layers), spectrum=kind, cv_r2=cv, unexplained=1 - cv)
+                for name, iv in pooled_shares(runs, kind).items():
+                    row.update({name: iv.estimate, f"{name}_low": iv.low, f"{name}_high": iv.high})
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def pilot(self) -> pd.DataFrame:
+        """The pilot of the first seed (random k-head masks per keep level)."""
+        return self.results[0].pilot_table()
+
+    def fit(self) -> pd.DataFrame:
+        """Per range: mean over seeds of CV R^2 and held-out R^2 columns."""
+        table = pd.concat([r.fit_table() for r in self.results])
+        numeric = [c for c in table.columns if c.startswith(("cv_r2", "heldout"))]
+        return table.groupby("layers", sort=False)[numeric].mean().reset_index()
+
+
+def format_cell(mean: float, low: float, high: float) -> str:
+    """``0.875 [0.84, 0.91]`` (no interval with one seed)."""
+    return f"{mean:.3f}" if not np.isfinite(low) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def accuracy_pivot(summary: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """Test accuracy with intervals as the paper prints it: rows (layers, kept, k), one column per method."""
+    table = summary.assign(kept=summary["keep"].map(lambda k: f"{k:.0%}"),
+                           cell=[format_cell(m, lo, hi) for m, lo, hi in
+                                 zip(summary["test_accuracy"], summary["low"], summary["high"])])
+    pivot = table.pivot_table(index=["layers", "kept", "k"], columns="method", values="cell", aggfunc="first",
+                              sort=False)
+    return pivot[[m for m in methods if m in pivot.columns]].reset_index()
+
+
+def count_cells(significance: pd.DataFrame) -> dict[str, int]:
+    """All cells of a significance table counted by sign (see :func:`~headspex.prune.stats.count_significant`)."""
+    from headspex.prune.stats import Interval
+
+    return count_significant([Interval(r.estimate, r.low, r.high, r.level, r.n) for r in significance.itertuples()])
+
+
+__all__ = ["SHARES", "SeedSummary", "accuracy_pivot", "count_cells", "format_cell"]
