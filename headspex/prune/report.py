@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from headspex.players import format_layer_range
+from headspex.prune.html import write_html
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import SeedSummary, accuracy_pivot, count_cells
 
@@ -42,6 +43,8 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
     files["shapley_png"] = plot_shapley(results[0], out / "shapley_heatmaps.png")
     files["accuracy_png"] = plot_accuracy(tables["accuracy"], summary.clean_test_accuracy, out / "accuracy_vs_sparsity.png")
     files["report"] = _text(out / "report.md", _report(summary, tables, pivot, model_name, task_name))
+    files["html"] = write_html(results, out / "report.html", title=f"Head pruning study: {model_name} on {task_name}",
+                               config=_run_meta(out) or None)
     return files
 
 
