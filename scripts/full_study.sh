@@ -9,8 +9,7 @@ PY=${PY:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 for task in ${TASKS:-ioi induction facts}; do
   start=$(date +%s)
-  "$PY" -m headspex.prune --task "$task" --layers initial,middle,final --seeds 3 --budget 200 \
-      --n-train 48 --n-test 150 --n-random 50 --n-heldout 20 --energy-boot 6 --milp-time-limit 10 \
-      --no-progress --out "$OUT/$task" "$@"
+  "$PY" -m headspex.prune --task "$task" --layers initial,middle,final --seeds 3 --no-progress \
+      --out "$OUT/$task" "$@"   # the CLI's defaults: 160 masks, 32 train / 100 test questions, ...
   echo "$task: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"
 done

@@ -1,4 +1,11 @@
-"""QA tasks for head-ablation studies: MMLU (per subject and all) and short factual tasks.
+"""QA tasks for head-ablation studies: MMLU (per subject and all), short factual tasks, circuit tasks, your own.
+
+    mmlu, mmlu:<subject>                     MMLU multiple choice (" A".." D")
+    capitals[:region], us-state-capitals,    factual one-liners from the bsdgames quiz files
+    elements, facts                          (`facts` pools capitals, US state capitals, elements)
+    ioi                                      indirect-object identification (Wang et al. 2022 style)
+    induction                                a repeated random word list: name the next word
+    PATH.jsonl                               your own questions, one JSON object per line (tasks.jsonl)
 
     import tasks
     task = tasks.load("capitals", seed=0, tokenizer=tok)     # Task with .train / .test Questions
@@ -9,6 +16,7 @@ Importing this package reads no data; `load` does.
 """
 
 from .base import Question, Task
+from .jsonl import load_jsonl
 from .registry import describe, list_tasks, load
 from .scoring import METRICS, mean_scores, per_question_scores
 from .sources import TaskSourceError
@@ -21,6 +29,7 @@ __all__ = [
     "describe",
     "list_tasks",
     "load",
+    "load_jsonl",
     "mean_scores",
     "per_question_scores",
 ]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from .base import LoadOptions, Task
 from .capitals import REGIONS, load_capitals, load_state_capitals
 from .elements import load_elements
+from .facts import load_facts
+from .induction import load_induction
+from .ioi import load_ioi
+from .jsonl import load_jsonl_task
 from .mmlu import MMLU_SUBJECTS, load_mmlu
 from .sources import check_source
 from .splits import check_int
@@ -26,6 +31,9 @@ def _registry() -> dict[str, tuple[_Loader, str]]:
         "capitals": (partial(load_capitals, regions=REGIONS), "capitals of the world (bsdgames quiz: Europe, Asia, Africa, America)"),
         "us-state-capitals": (load_state_capitals, "capitals of the 50 US states (bsdgames quiz)"),
         "elements": (load_elements, "chemical symbols of the elements (bsdgames quiz)"),
+        "facts": (load_facts, "capitals, US state capitals and elements pooled (default split: rest train / 300 test)"),
+        "ioi": (load_ioi, "indirect-object identification, Wang et al. 2022 style (1,000 generated, half/half)"),
+        "induction": (load_induction, "repeated random word list, name the next word (1,000 generated, half/half)"),
     }
     for s in MMLU_SUBJECTS:
         reg[f"mmlu:{s}"] = (partial(load_mmlu, subject=s), f"MMLU {s.replace('_', ' ')} (half/half split)")
@@ -44,10 +52,19 @@ def describe(name: str) -> str:
     return _lookup(name)[1]
 
 
+def _is_jsonl(name: object) -> bool:
+    return isinstance(name, str) and name.strip().lower().endswith(".jsonl")
+
+
 def _lookup(name: str) -> tuple[_Loader, str]:
-    reg = _registry()
     if not isinstance(name, str):
         raise ValueError(f"task name must be a string, got {name!r}")
+    if _is_jsonl(name):
+        if not Path(name).is_file():
+            raise ValueError(f"task file {name!r} does not exist (a name ending in .jsonl is read as a JSONL "
+                             "question file; see tasks.jsonl)")
+        return load_jsonl_task, f"multiple-choice questions from the JSONL file {name}"
+    reg = _registry()
     if name in reg:
         return reg[name]
     key = name.strip().lower().replace(" ", "_")
@@ -67,15 +84,20 @@ def load(
     n_test: int | None = None,
     source: str = "auto",
 ) -> Task:
-    """Load a task by name (see `list_tasks()`), with a seeded train/test split.
+    """Load a task by name (see `list_tasks()`) or JSONL file path, with a seeded train/test split.
+
+    A name ending in ".jsonl" that is an existing file is read as the user's own questions (one JSON
+    object per line with "prompt", "choices", "answer" and optional "id"; see `tasks.jsonl`).
 
     seed:      split, distractor and exemplar seed; same seed -> identical task
     tokenizer: the model's tokenizer; factual tasks then pick distractors whose first tokens differ
                from each other and from the answer (recommended); MMLU checks its " A".." D"
     n_shots:   few-shot exemplars per prompt, taken from the train split only (0 = zero-shot)
-    n_train, n_test: split sizes; defaults: MMLU subject, capitals*, us-state-capitals, elements:
-               half/half (n_test = N // 2, n_train = N - n_test, N = usable items); all of MMLU
-               (`mmlu`): n_test = 500, n_train = 200. Test is taken first in the seeded order, so it
+    n_train, n_test: split sizes; defaults: MMLU subject, capitals*, us-state-capitals, elements,
+               JSONL files: half/half (n_test = N // 2, n_train = N - n_test, N = usable items); all of
+               MMLU (`mmlu`): n_test = 500, n_train = 200; `facts`: n_test = 300, n_train = the rest;
+               `ioi`, `induction`: half/half of 1,000 generated items (more are generated when
+               n_train + n_test ask for more). Test is taken first in the seeded order, so it
                does not change with n_train. Train and test never overlap.
     source:    "auto" (offline package / Debian file when installed, else the Hugging Face hub copy
                unless HF_HUB_OFFLINE is set), "offline", or "hub" (MMLU only). A missing source

@@ -46,8 +46,10 @@ def _model_args(g: Any) -> None:
     g.add_argument("--test-dtype", choices=["float32", "bfloat16"], default="float32",
                    help="dtype of the test-split evaluation of every selected mask and of the random baseline")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
-    g.add_argument("--n-train", type=int, default=None, help="training questions (default: the task's split)")
-    g.add_argument("--n-test", type=int, default=None, help="test questions (default: the task's split)")
+    g.add_argument("--n-train", type=int, default=32,
+                   help="training questions (default: 32, sized for a 2-core CPU; 0 = the task's whole split)")
+    g.add_argument("--n-test", type=int, default=100,
+                   help="test questions (default: 100, sized for a 2-core CPU; 0 = the task's whole split)")
 
 
 def _protocol_args(g: Any) -> None:
@@ -56,7 +58,7 @@ def _protocol_args(g: Any) -> None:
                         "initial, middle, final (ceil(96 / heads per layer) layers each: 96 heads, as the paper's "
                         "ranges); each range is analysed on its own")
     g.add_argument("--keep", default="0.5,0.66,0.83", help="fractions of each range's heads to keep, in (0, 1]")
-    g.add_argument("--budget", type=int, default=300, help="training masks evaluated per range to fit the proxy")
+    g.add_argument("--budget", type=int, default=160, help="training masks evaluated per range to fit the proxy")
     g.add_argument("--sampling", choices=["uniform", "matched", "mixture"], default="mixture",
                    help="training masks: uniform (keep 1/2, the paper's), matched (keep-probability at the keep "
                         "levels) or mixture (half each)")
@@ -64,15 +66,15 @@ def _protocol_args(g: Any) -> None:
                    help="select on the ridge-refined spectrum (95%% of the energy) instead of the exact one")
     g.add_argument("--best-of-n", type=int, default=None,
                    help="Best-of-N candidates in total over the keep levels (default: --budget, a matched budget)")
-    g.add_argument("--n-random", type=int, default=100, help="random k-head masks per keep level (pilot and baseline)")
-    g.add_argument("--n-heldout", type=int, default=30, help="unseen masks per keep level for held-out R^2")
-    g.add_argument("--energy-boot", type=int, default=8, help="proxy refits for the energy shares' intervals")
+    g.add_argument("--n-random", type=int, default=30, help="random k-head masks per keep level (pilot and baseline)")
+    g.add_argument("--n-heldout", type=int, default=15, help="unseen masks per keep level for held-out R^2")
+    g.add_argument("--energy-boot", type=int, default=4, help="proxy refits for the energy shares' intervals")
     g.add_argument("--methods", default=METHODS, help="selection methods to compare")
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "
                         "or margin; the test split reports accuracy and log-probability")
-    g.add_argument("--milp-time-limit", type=float, default=20.0,
+    g.add_argument("--milp-time-limit", type=float, default=5.0,
                    help="seconds per exact selection before falling back to greedy + swap search")
 
 
@@ -129,7 +131,8 @@ def _run_locked(args: argparse.Namespace) -> int:
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
-    task = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=args.n_train, n_test=args.n_test)
+    task = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=args.n_train or None,
+                      n_test=args.n_test or None)
     executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
                              ray_address=None if args.ray in (None, "local") else args.ray)
     out = Path(args.out)

@@ -23,7 +23,8 @@ RESULTS_FILE = "results.pkl"
 class StudyResult:
     """One seed of a study: its configuration, the unpruned scores and one :class:`RangeRun` per range.
 
-    clean: {"train": {metric: value}, "test": {metric: value}, "test_per_question": {metric: [n_test]}}.
+    clean: {"train": {metric: value}, "test": {metric: value} (test dtype), "test_model_dtype": {metric: value}
+    (the model's dtype, which the pilot uses), "test_per_question": {metric: [n_test]}}.
     """
 
     config: Any
@@ -66,7 +67,8 @@ class StudyResult:
                 acc = scores["accuracy"]
                 rows.append(dict(layers=format_layer_range(r.layers), keep=keep, k=r.keep_k[keep],
                                  random_mean=float(acc.mean()), random_sd=float(acc.std(ddof=1)),
-                                 drop=self.clean_test_accuracy - float(acc.mean()), n_masks=len(acc)))
+                                 drop=self.clean["test_model_dtype"]["accuracy"] - float(acc.mean()),
+                                 n_masks=len(acc)))
         table = pd.DataFrame(rows)
         if len(table):
             table["at_ceiling"] = table.groupby("layers")["drop"].transform("max") < 0.05

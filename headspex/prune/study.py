@@ -102,7 +102,7 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     for layers in config.ranges:
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
         ctx = _RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor)
-        runs.append(_study_range(ctx, clean["test"]["accuracy"]))
+        runs.append(_study_range(ctx, clean["test_model_dtype"]["accuracy"]))  # the pilot runs in the model dtype
     return StudyResult(config, clean, runs, time.perf_counter() - t0)
 
 
@@ -207,11 +207,13 @@ def _clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) 
         saved = json.loads(path.read_text())
         if saved.get("key") == key:
             return saved["scores"]
-    with MaskGame(test_model, task, [(0, 0)], split="test") as test, MaskGame(model, task, [(0, 0)]) as train:
+    with MaskGame(test_model, task, [(0, 0)], split="test") as test, MaskGame(model, task, [(0, 0)]) as train, \
+            MaskGame(model, task, [(0, 0)], split="test") as test_fast:
         full = np.ones((1, 1), np.uint8)
         per_q = test.per_question(full)
         scores = {"train": {m: float(v[0]) for m, v in train.scores(full).items()},
                   "test": {m: float(v[0].mean()) for m, v in per_q.items()},
+                  "test_model_dtype": {m: float(v[0]) for m, v in test_fast.scores(full).items()},
                   "test_per_question": {m: v[0].tolist() for m, v in per_q.items()}}
     if path is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,7 @@ def test_induction_answer_is_the_next_word_of_the_repeated_list():
         words = q.prompt.split(" ")
         first = words[: len(dict.fromkeys(words))]
         n, cut = len(first), len(words) - len(first)
-        assert MIN_LEN <= n <= MAX_LEN and 1 <= cut <= n - 1
+        assert MIN_LEN <= n <= MAX_LEN and (n + 1) // 2 <= cut <= n - 1
         assert words[n:] == first[:cut]
         assert q.answer_text == " " + first[cut]
         assert all(c.strip() in first for c in q.choices) and len(set(q.choices)) == 4

@@ -1,0 +1,148 @@
+"""A user's own multiple-choice questions from a JSONL file: `tasks.load("questions.jsonl")`.
+
+One JSON object per line (blank lines are skipped):
+
+    {"prompt": "The capital of France is", "choices": [" Paris", " Lyon", " Nice"], "answer": 0}
+    {"prompt": "2 + 2 =", "choices": [" 4", " 5"], "answer": 0, "id": "sums/1"}
+
+prompt:  text right before the answer, with no trailing whitespace
+choices: list of at least 2 distinct strings, each a space then text (" Paris"); every line needs the
+         same number of choices (the model is scored on the first token of each choice)
+answer:  integer index into choices
+id:      optional unique string; default "<file stem>:<line number>" (lines counted from 1)
+Other fields are ignored. A bad line raises ValueError naming the file, the line and the field. With a
+tokenizer, choices of one question that share their first token are refused too.
+Split seeded like every other task: half/half by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .base import LoadOptions, Question, Task
+from .factual import tokenizer_name
+from .prepared import build_question_task
+from .sources import check_source
+from .splits import check_int, resolve_sizes
+
+__all__ = ["load_jsonl", "load_jsonl_task", "read_jsonl_questions"]
+
+FIELDS = ("prompt", "choices", "answer")
+
+
+def _type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def _question(obj: Any, where: str, default_id: str, tokenizer: Any, first_ids: dict[str, int]) -> Question:
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where}: expected a JSON object with 'prompt', 'choices' and 'answer'; got {_type(obj)}")
+    missing = [f for f in FIELDS if f not in obj]
+    if missing:
+        raise ValueError(f"{where}: missing field {missing[0]!r} (every line needs 'prompt', 'choices' and 'answer')")
+    prompt, choices, answer = obj["prompt"], obj["choices"], obj["answer"]
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError(f"{where}: 'prompt' must be non-empty text; got {prompt!r}")
+    if prompt != prompt.rstrip():
+        raise ValueError(f"{where}: 'prompt' must not end with whitespace (each choice carries its own leading "
+                         f"space); got {prompt[-20:]!r}")
+    if not isinstance(choices, list) or len(choices) < 2:
+        raise ValueError(f"{where}: 'choices' must be a list of at least 2 strings; got {choices!r}")
+    for c in choices:
+        if not isinstance(c, str) or len(c) < 2 or not c.startswith(" ") or c[1].isspace():
+            raise ValueError(f"{where}: each of 'choices' must be a space then text (\" Paris\"); got {c!r}")
+    if len(set(choices)) != len(choices):
+        raise ValueError(f"{where}: 'choices' repeat: {choices!r}")
+    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
+        raise ValueError(f"{where}: 'answer' must be an integer index into 'choices' (0..{len(choices) - 1}); "
+                         f"got {answer!r}")
+    qid = obj.get("id", default_id)
+    if not isinstance(qid, str) or not qid:
+        raise ValueError(f"{where}: 'id' must be a non-empty string when given; got {qid!r}")
+    if tokenizer is not None:
+        first: dict[int, str] = {}
+        for c in choices:
+            if c not in first_ids:
+                ids = tokenizer.encode(c, add_special_tokens=False)
+                if not ids:
+                    raise ValueError(f"{where}: choice {c!r} in 'choices' encodes to no tokens")
+                first_ids[c] = int(ids[0])
+            t = first_ids[c]
+            if t in first:
+                raise ValueError(f"{where}: 'choices' {first[t]!r} and {c!r} share their first token {t}; the "
+                                 "model is scored on first tokens, so choices must begin differently")
+            first[t] = c
+    return Question(prompt=prompt, choices=tuple(choices), answer=answer, id=qid)
+
+
+def read_jsonl_questions(path: str | Path, tokenizer: Any = None) -> list[Question]:
+    """All questions of a JSONL file, in file order; ValueError naming file, line and field on a bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"JSONL task file {str(path)!r} does not exist")
+    questions: list[Question] = []
+    id_line: dict[str, int] = {}
+    first_ids: dict[str, int] = {}
+    width: tuple[int, int] | None = None  # (n_choices, line of the first question)
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name} line {n}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+            q = _question(obj, where, f"{path.stem}:{n}", tokenizer, first_ids)
+            if q.id in id_line:
+                raise ValueError(f"{where}: 'id' {q.id!r} already used on line {id_line[q.id]}; ids must be unique")
+            if width is None:
+                width = (len(q.choices), n)
+            elif len(q.choices) != width[0]:
+                raise ValueError(f"{where}: 'choices' has {len(q.choices)} entries but line {width[1]} has "
+                                 f"{width[0]}; every question needs the same number of choices")
+            id_line[q.id] = n
+            questions.append(q)
+    if not questions:
+        raise ValueError(f"{path.name}: no questions (expected one JSON object per line)")
+    return questions
+
+
+def load_jsonl_task(name: str, opts: LoadOptions) -> Task:
+    """Loader behind `tasks.load("PATH.jsonl")`: the task is named by the path as given."""
+    check_source(opts.source)
+    path = Path(name)
+    questions = read_jsonl_questions(path, opts.tokenizer)
+    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test)
+    info = {
+        "source": str(path.resolve()),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "tokenizer": tokenizer_name(opts.tokenizer),
+    }
+    return build_question_task(
+        name, questions, opts, n_train=n_train, n_test=n_test, info=info,
+        split_defaults="half/half: n_test = N // 2, n_train = N - n_test",
+    )
+
+
+def load_jsonl(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    tokenizer: Any = None,
+    n_shots: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Task:
+    """Load a JSONL question file as a Task (see the module docstring for the format).
+
+    Same options as `tasks.load`; few-shot exemplars are train questions written as prompt + answer,
+    one per line.
+    """
+    check_int("seed", seed)
+    check_int("n_shots", n_shots)
+    return load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto"))

@@ -1,0 +1,99 @@
+"""Tasks from ready-made questions (generated, pooled from other tasks, or read from a file).
+
+`build_question_task` gives such questions the same seeded split as every other task
+(`tasks.splits`) and, with `n_shots`, prepends exemplars taken from the train split only: each
+exemplar is a train question's prompt, its correct answer and `shot_suffix`, one per line.
+
+`single_token_words` keeps the words that a tokenizer encodes as one token after a space, for
+generated tasks whose names or words must each be one token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .base import LoadOptions, Question, Task
+from .splits import SPLIT_METHOD, check_int, pick_exemplars, split_ids
+
+__all__ = ["build_question_task", "single_token_words"]
+
+
+def single_token_words(words: Sequence[str], tokenizer: Any) -> list[str]:
+    """The words of `words` that `tokenizer` encodes as exactly one token with a leading space.
+
+    Words whose token is the tokenizer's unknown token, or repeats the token of an earlier word, are
+    dropped too, so the kept words are told apart by their token. Without a tokenizer, every word
+    (first occurrence) is kept. Order is preserved.
+    """
+    words = list(dict.fromkeys(words))
+    if tokenizer is None:
+        return words
+    unk = getattr(tokenizer, "unk_token_id", None)
+    kept: list[str] = []
+    seen: set[int] = set()
+    for w in words:
+        ids = tokenizer(" " + w, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1 or ids[0] == unk or ids[0] in seen:
+            continue
+        seen.add(int(ids[0]))
+        kept.append(w)
+    return kept
+
+
+def build_question_task(
+    name: str,
+    questions: Sequence[Question],
+    opts: LoadOptions,
+    *,
+    n_train: int,
+    n_test: int,
+    split_defaults: str,
+    shot_suffix: str = "",
+    group_of: Callable[[str], str] | None = None,
+    info: dict[str, Any] | None = None,
+) -> Task:
+    """Split zero-shot `questions` (ids unique) with the seed and add few-shot exemplars.
+
+    n_train, n_test: resolved split sizes (see `tasks.splits.resolve_sizes`); `split_defaults` says
+                     in words how the defaults are chosen, for `task.info`
+    shot_suffix:     text after an exemplar's answer ("." for a sentence, "" for none)
+    group_of:        question id -> group; exemplars of the question's own group come first
+    """
+    seed, n_shots = check_int("seed", opts.seed), check_int("n_shots", opts.n_shots)
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
+    train_idx, test_idx = split_ids(ids, seed, n_train, n_test)
+    train_ids = [ids[i] for i in train_idx]
+    by_id = {q.id: q for q in questions}
+    exemplars: dict[str, list[str]] = {}
+
+    def with_shots(q: Question) -> Question:
+        if not n_shots:
+            return q
+        shots = pick_exemplars(q.id, train_ids, n_shots, seed, group_of=group_of)
+        exemplars[q.id] = shots
+        prefix = "".join(by_id[s].prompt + by_id[s].answer_text + shot_suffix + "\n" for s in shots)
+        return Question(prompt=prefix + q.prompt, choices=q.choices, answer=q.answer, id=q.id)
+
+    train = tuple(with_shots(questions[i]) for i in train_idx)
+    test = tuple(with_shots(questions[i]) for i in test_idx)
+    meta: dict[str, Any] = dict(info or {})
+    meta.update(
+        task=name,
+        seed=seed,
+        n_shots=n_shots,
+        shot_format=f"prompt + answer + {shot_suffix!r}, one exemplar per line" if n_shots else None,
+        split={
+            "n_items": len(questions),
+            "n_train": len(train),
+            "n_test": len(test),
+            "defaults": split_defaults,
+            "method": SPLIT_METHOD,
+        },
+    )
+    if n_shots:
+        meta["exemplars"] = exemplars
+    return Task(name=name, train=train, test=test, info=meta)
