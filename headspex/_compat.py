@@ -27,7 +27,7 @@ MOVED = {
     "headspex.proxy": "headspex.spectrum.proxy",
     "headspex.select": "headspex.prune.select",
     "headspex.study": "headspex.prune.study",
-    "headspex.report": "headspex.prune.report",
+    "headspex.report": "headspex.prune.report",  # python -m headspex.report DIR rebuilds a run's reports
 }
 
 
@@ -40,6 +40,11 @@ class _MovedModuleLoader(importlib.abc.Loader):
 
     def exec_module(self, module: Any) -> None:  # already executed under its new name
         pass
+
+    def get_code(self, fullname: str) -> Any:
+        """The new module's code, so ``python -m headspex.<old name>`` runs it as ``__main__``."""
+        spec = importlib.util.find_spec(self.target)
+        return spec.loader.get_code(self.target)
 
 
 class MovedModuleFinder(importlib.abc.MetaPathFinder):

@@ -3,7 +3,7 @@
 The questions are exactly those of the tasks `capitals`, `us-state-capitals` and `elements` (same
 prompts, same seeded distractors, which come from the question's own part: a capital's distractors
 are capitals, a symbol's are symbols). They are pooled and split with the seed; ids keep their
-part's prefix ("capitals:France", "us-state-capitals:Georgia", "elements:iron"), so they stay unique.
+part's prefix ("capitals:France", "us-state-capitals:Georgia", "elements:Iron"), so they stay unique.
 The default split puts most questions in test (at least 300 when the pool has 350 or more).
 """
 

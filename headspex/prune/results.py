@@ -67,7 +67,7 @@ class StudyResult:
                 acc = scores["accuracy"]
                 rows.append(dict(layers=format_layer_range(r.layers), keep=keep, k=r.keep_k[keep],
                                  random_mean=float(acc.mean()), random_sd=float(acc.std(ddof=1)),
-                                 drop=self.clean["test_model_dtype"]["accuracy"] - float(acc.mean()),
+                                 drop=self.clean.get("test_model_dtype", self.clean["test"])["accuracy"] - float(acc.mean()),
                                  n_masks=len(acc)))
         table = pd.DataFrame(rows)
         if len(table):
