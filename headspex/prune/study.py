@@ -4,6 +4,10 @@ Each analysed range is studied on its own: its heads are the players, every othe
 For every keep fraction, each method picks k = round(keep * n_players) heads of the range to keep, and
 the model with only those heads of the range kept is scored on the test split in float32.
 
+The pilot (random k-head masks) and the held-out masks are drawn with the split's seed, so every study
+seed shares them (they describe the range and the proxy's test set, not a method, and they cost a third
+of a CPU run); training masks, CV folds, Best-of-N candidates and refits change with the study seed.
+
 The protocol (defaults) is built to tell methods apart: a pilot of random k-head masks per keep level
 (also the random baseline), training masks sampled where selection happens, matched budgets
 (Best-of-N gets as many true evaluations as the proxy was trained on), the proxy's held-out R^2 on
@@ -134,7 +138,8 @@ def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
         n = train.n_players
         cfg.check_budget(n)
         keep_k = {keep: int(round(keep * n)) for keep in cfg.keep}
-        random = run_pilot(test_fast, keep_k, cfg.n_random, cfg.seed)
+        fixed = int(s.task.info.get("seed") or 0)  # the split's seed: pilot and held-out masks shared by all seeds
+        random = run_pilot(test_fast, keep_k, cfg.n_random, fixed)
         _warn_if_at_ceiling(random, clean_test, label, s.log)
         s.log(f"layers {label}: {n} heads, {cfg.budget} {cfg.sampling} masks on {len(s.task.train)} training questions")
         masks = training_masks(cfg.sampling, cfg.budget, n, cfg.keep, cfg.seed)
@@ -143,7 +148,7 @@ def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
         spectrum = selection_spectrum(proxy)
         run = RangeRun(s.layers, train.players, keep_k, proxy.summary(), _heads_table(spectrum, train.players))
         run.random = random
-        run.heldout = heldout_r2(spectrum, train, keep_k, cfg.n_heldout, cfg.seed)
+        run.heldout = heldout_r2(spectrum, train, keep_k, cfg.n_heldout, fixed)
         s.log(f"layers {label}: proxy CV R^2 {proxy.cv_r2_:.3f}; held-out R^2 "
               + ", ".join(f"{k if k == 'uniform' else f'{k:.0%}'} {v['r2']:.2f}" for k, v in run.heldout.items()))
         ctx = SelectionContext(train, masks, values, spectrum, cfg.seed, cfg.best_of_n_per_level(), cfg.milp_time_limit)
