@@ -181,7 +181,8 @@ def run_identity(model: Any, task: Any, split: str, players: Sequence[tuple[int,
         "geometry": [model.n_layers, model.n_heads, model.d_head],
         "dtype": str(model.dtype).replace("torch.", ""),
         "task": task.name,
-        "task_options": {k: task.info.get(k) for k in ("seed", "n_shots", "source")},
+        "task_options": {k: task.info.get(k) for k in ("seed", "n_shots", "source")}
+        | ({"sha256": task.info["sha256"]} if "sha256" in task.info else {}),  # a user's file: its content
         "split": split,
         "questions_sha1": hashlib.sha1(ids.encode()).hexdigest(),
         "n_questions": len(task.split(split)),

@@ -207,7 +207,8 @@ def _clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) 
     """Unpruned scores: train in the study dtype, test per question in the test dtype (cached in clean.json)."""
     path = None if out_dir is None else out_dir / "clean.json"
     key = {"model": model.name, "dtype": str(model.dtype), "test_dtype": str(test_model.dtype), "task": task.name,
-           "questions": [len(task.train), len(task.test)], "seed": task.info.get("seed")}
+           "questions": [len(task.train), len(task.test)], "seed": task.info.get("seed"),
+           "sha256": task.info.get("sha256")}
     if path is not None and path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("key") == key:

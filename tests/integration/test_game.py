@@ -80,3 +80,23 @@ def test_bad_masks_get_one_clear_error(tiny_llama):
             game(np.zeros((0, 4)))
     with pytest.raises(ValueError, match="ablation must be one of"):
         MaskGame(tiny_llama, task, players, ablation="resample")
+
+
+def test_store_refuses_an_edited_jsonl_task(tiny_llama, tmp_path):
+    import json
+
+    import tasks
+    from headspex.engine.store import StoreMismatchError
+
+    path = tmp_path / "qs.jsonl"
+    rows = [{"prompt": f"The capital of {c} is", "choices": [" Paris", " Rome"], "answer": i % 2} for i, c in
+            enumerate(["France", "Italy", "Spain", "Germany"])]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    task = tasks.load(str(path), seed=0)
+    players = players_of([1], tiny_llama.n_heads)
+    with MaskGame(tiny_llama, task, players, store=tmp_path / "store") as game:
+        game(np.ones((1, 4)))
+    rows[0]["answer"] = 1 - rows[0]["answer"]  # same ids, same size, other content
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(StoreMismatchError, match="task_options"):
+        MaskGame(tiny_llama, tasks.load(str(path), seed=0), players, store=tmp_path / "store")
