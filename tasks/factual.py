@@ -93,18 +93,7 @@ def build_fact_task(
                    joined by newlines before the question; they come from the train split only)
     """
     seed, tokenizer, n_shots = check_int("seed", opts.seed), opts.tokenizer, check_int("n_shots", opts.n_shots)
-    pool = sorted({f.answer for f in facts})
-    key = _first_token_key(tokenizer) if tokenizer is not None else _first_letter_key
-    usable: list[tuple[Fact, list[str]]] = []
-    dropped = list(dropped)
-    for fact in facts:
-        d = _distractors(fact, pool, n_choices - 1, key, seed)
-        if d is None:
-            why = "distinct first tokens" if tokenizer is not None else "distinct first letters"
-            dropped.append({"id": fact.id, "reason": f"fewer than {n_choices - 1} distractors with {why}"})
-        else:
-            usable.append((fact, d))
-
+    usable, dropped = _usable_facts(facts, n_choices, tokenizer, seed, list(dropped))
     ids = [f.id for f, _ in usable]
     n_tr, n_te = resolve_sizes(len(usable), opts.n_train, opts.n_test)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
@@ -132,6 +121,32 @@ def build_fact_task(
 
     train = tuple(question(i) for i in train_idx)
     test = tuple(question(i) for i in test_idx)
+    meta = _fact_info(name, info, seed, n_shots, template, shot_template, n_choices, tokenizer,
+                      (len(usable), len(train), len(test)), dropped)
+    if n_shots:
+        meta["exemplars"] = exemplars
+    return Task(name=name, train=train, test=test, info=meta)
+
+
+def _usable_facts(facts: Sequence[Fact], n_choices: int, tokenizer: Any, seed: int,
+                  dropped: list[dict[str, str]]) -> tuple[list[tuple[Fact, list[str]]], list[dict[str, str]]]:
+    """(fact, distractors) for every fact that has enough distractors; the others go to ``dropped``."""
+    pool = sorted({f.answer for f in facts})
+    key = _first_token_key(tokenizer) if tokenizer is not None else _first_letter_key
+    usable: list[tuple[Fact, list[str]]] = []
+    for fact in facts:
+        d = _distractors(fact, pool, n_choices - 1, key, seed)
+        if d is None:
+            why = "distinct first tokens" if tokenizer is not None else "distinct first letters"
+            dropped.append({"id": fact.id, "reason": f"fewer than {n_choices - 1} distractors with {why}"})
+        else:
+            usable.append((fact, d))
+    return usable, dropped
+
+
+def _fact_info(name: str, info: dict[str, Any] | None, seed: int, n_shots: int, template: str, shot_template: str,
+               n_choices: int, tokenizer: Any, sizes: tuple[int, int, int], dropped: list) -> dict[str, Any]:
+    """``task.info`` of a fact task: prompts, distractors, tokenizer, split sizes, dropped facts."""
     meta: dict[str, Any] = dict(info or {})
     meta.update(
         task=name,
@@ -149,15 +164,13 @@ def build_fact_task(
         ),
         tokenizer=tokenizer_name(tokenizer),
         split={
-            "n_items": len(usable),
-            "n_train": len(train),
-            "n_test": len(test),
+            "n_items": sizes[0],
+            "n_train": sizes[1],
+            "n_test": sizes[2],
             "defaults": "half/half: n_test = N // 2, n_train = N - n_test",
             "method": SPLIT_METHOD,
         },
         dropped=dropped,
         n_dropped=len(dropped),
     )
-    if n_shots:
-        meta["exemplars"] = exemplars
-    return Task(name=name, train=train, test=test, info=meta)
+    return meta

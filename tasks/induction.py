@@ -18,7 +18,7 @@ from typing import Any
 
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
-from .prepared import build_question_task, single_token_words
+from .prepared import build_question_task, require_words, single_token_words
 from .splits import check_int, resolve_sizes
 
 __all__ = ["MAX_LEN", "MIN_LEN", "N_CHOICES", "N_ITEMS", "WORDS", "induction_words", "load_induction"]
@@ -57,11 +57,7 @@ def load_induction(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> T
     seed = check_int("seed", opts.seed)
     check_int("n_items", n_items, minimum=1)
     words = induction_words(opts.tokenizer)
-    if len(words) < MAX_LEN:
-        raise ValueError(
-            f"induction needs at least {MAX_LEN} words that are one token after a space for this tokenizer; "
-            f"found {len(words)} of {len(WORDS)}"
-        )
+    require_words("induction", "words", words, MAX_LEN, len(WORDS))
     n_total = max(n_items, (opts.n_train or 0) + (opts.n_test or 0))
     questions: list[Question] = []
     seen: set[str] = set()

@@ -17,7 +17,7 @@ from typing import Any
 
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
-from .prepared import build_question_task, single_token_words
+from .prepared import build_question_task, require_words, single_token_words
 from .splits import check_int, resolve_sizes
 
 __all__ = ["N_ITEMS", "NAMES", "OBJECTS", "PLACES", "TEMPLATES", "ioi_names", "load_ioi"]
@@ -83,11 +83,7 @@ def load_ioi(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> Task:
     seed = check_int("seed", opts.seed)
     check_int("n_items", n_items, minimum=1)
     names = ioi_names(opts.tokenizer)
-    if len(names) < 2:
-        raise ValueError(
-            f"ioi needs at least 2 names that are one token after a space for this tokenizer; "
-            f"found {len(names)} of {len(NAMES)}"
-        )
+    require_words("ioi", "names", names, 2, len(NAMES))
     n_total = max(n_items, (opts.n_train or 0) + (opts.n_test or 0))
     questions: list[Question] = []
     seen: set[str] = set()

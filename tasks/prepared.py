@@ -16,7 +16,7 @@ from typing import Any
 from .base import LoadOptions, Question, Task
 from .splits import SPLIT_METHOD, check_int, pick_exemplars, split_ids
 
-__all__ = ["build_question_task", "single_token_words"]
+__all__ = ["build_question_task", "require_words", "single_token_words"]
 
 
 def single_token_words(words: Sequence[str], tokenizer: Any) -> list[str]:
@@ -39,6 +39,13 @@ def single_token_words(words: Sequence[str], tokenizer: Any) -> list[str]:
         seen.add(int(ids[0]))
         kept.append(w)
     return kept
+
+
+def require_words(task: str, kind: str, words: Sequence[str], need: int, of: int) -> None:
+    """A generated task needs ``need`` one-token ``kind`` (names, words) for this tokenizer; ``of`` were tried."""
+    if len(words) < need:
+        raise ValueError(f"{task} needs at least {need} {kind} that are one token after a space for this "
+                         f"tokenizer; found {len(words)} of {of}")
 
 
 def build_question_task(
