@@ -6,7 +6,7 @@ methods that depend on the training masks (ProxySPEX and LASSO). Each variant re
 study's own value stores, so masks already evaluated (pilot, held-out, Best-of-N, the mixture masks) are
 not evaluated again. Writes ``proxy_settings.csv`` and ``proxy_settings.md`` into the study folder.
 
-    python scripts/compare_proxy_settings.py results/smollm2-study --tasks ioi induction facts
+    python scripts/compare_proxy_settings.py results/smollm2-study --tasks ioi induction facts [--layers 10-20]
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ def _study_config(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
 
 
-def run_variants(study: Path, task_name: str, model, test_model) -> pd.DataFrame:
+def run_variants(study: Path, task_name: str, model, test_model, layers: list[str] | None = None) -> pd.DataFrame:
     """Seed 0 of the task's study once per (sampling, refine); rows per (variant, layers, keep, method)."""
     import tasks
+    from headspex.players import format_layer_range
     from headspex.prune.results import StudyResult
     from headspex.prune.study import run_study
 
@@ -41,7 +42,8 @@ def run_variants(study: Path, task_name: str, model, test_model) -> pd.DataFrame
                       n_test=args["n_test"] or None)
     rows = []
     for sampling, refine in VARIANTS:
-        config = replace(base, sampling=sampling, refine=refine, methods=("proxyspex", "lasso"))
+        ranges = tuple(r for r in base.ranges if layers is None or format_layer_range(r) in layers)
+        config = replace(base, ranges=ranges, sampling=sampling, refine=refine, methods=("proxyspex", "lasso"))
         with tempfile.TemporaryDirectory() as tmp:
             for layers in folder.glob("layers-*"):  # share the stores: no mask is evaluated twice
                 os.symlink(layers.resolve(), Path(tmp) / layers.name)
@@ -70,12 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study", type=Path)
     parser.add_argument("--tasks", nargs="+", default=["ioi", "induction", "facts"])
+    parser.add_argument("--layers", nargs="+", default=None, help="range labels to compare (default: all), e.g. 10-20")
     args = parser.parse_args()
     import headspex
 
     model = headspex.load_model("smollm2", dtype="bfloat16")
     test_model = headspex.load_model("smollm2", dtype="float32")
-    rows = pd.concat([run_variants(args.study, t, model, test_model) for t in args.tasks])
+    rows = pd.concat([run_variants(args.study, t, model, test_model, args.layers) for t in args.tasks])
     rows.to_csv(args.study / "proxy_settings_cells.csv", index=False)
     summary = summarise(rows)
     summary.to_csv(args.study / "proxy_settings.csv", index=False)
