@@ -41,6 +41,10 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
     pivot = accuracy_pivot(tables["accuracy"], methods)
     files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False))
     files["shapley_png"] = plot_shapley(results[0], out / "shapley_heatmaps.png")
+    for r in results[0].ranges:
+        if r.top_interactions is not None and len(r.top_interactions):
+            label = format_layer_range(r.layers)
+            files[f"upset_{label}"] = plot_upset(r, out / f"interactions_upset_layers-{label}.png")
     files["accuracy_png"] = plot_accuracy(tables["accuracy"], summary.clean_test_accuracy, out / "accuracy_vs_sparsity.png")
     files["report"] = _text(out / "report.md", _report(summary, tables, pivot, model_name, task_name))
     files["html"] = write_html(results, out / "report.html", title=f"Head pruning study: {model_name} on {task_name}",
@@ -64,6 +68,27 @@ def plot_shapley(result: StudyResult, path: Path) -> Path:
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_upset(run: Any, path: Path, n: int = 15) -> Path:
+    """shapiq's upset plot of the range's largest Moebius interactions (order >= 2), heads labelled L{l}H{h}."""
+    import shapiq
+    from shapiq.plot import upset_plot
+
+    index = {f"L{layer}H{head}": i for i, (layer, head) in enumerate(run.players)}
+    top = run.top_interactions.head(n)
+    lookup = {tuple(sorted(index[m] for m in members.split())): j for j, members in enumerate(top["members"])}
+    iv = shapiq.InteractionValues(top["value"].to_numpy(float), index="Moebius", max_order=int(top["order"].max()),
+                                  n_players=len(run.players), min_order=2, interaction_lookup=lookup)
+    names = [f"L{layer}H{head}" for layer, head in run.players]  # the labels of the CSVs: 0-based layers
+    fig = upset_plot(iv, n_interactions=n, feature_names=names, all_features=False, show=False)
+    fig.suptitle(f"Largest interactions (Moebius, order >= 2), layers {format_layer_range(run.layers)} "
+                 "(labels: 0-based layers)", fontsize=9)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
     return path
 
 
@@ -130,6 +155,9 @@ def _report(summary: SeedSummary, tables: dict, pivot: pd.DataFrame, model: str,
         "## Spectral energy (% of non-constant energy, bootstrap 95% CI over proxy refits)", "",
         _energy_md(tables["energy"]), "", PAPER_ENERGY, "",
         "## Per-head Shapley values of the proxy (first seed)", "", "![Shapley heatmaps](shapley_heatmaps.png)", "",
+        "## Largest interactions (first seed; shapiq's upset plot; labels L{layer}H{head} with 0-based layers)", "",
+        *[f"![interactions {format_layer_range(r.layers)}](interactions_upset_layers-{format_layer_range(r.layers)}.png)"
+          for r in first.ranges if r.top_interactions is not None and len(r.top_interactions)], "",
         f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv`; all numbers: "
         f"`seed-*/results.pkl` (rebuild with `python -m headspex.prune.report DIR`). First seed's run: "
         f"{first.seconds:.0f} s.", "",
