@@ -10,6 +10,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 for task in ${TASKS:-ioi induction facts}; do
   start=$(date +%s)
   "$PY" -m headspex.prune --task "$task" --layers initial,middle,final --seeds 3 --no-progress \
-      --out "$OUT/$task" "$@"   # the CLI's defaults: 160 masks, 32 train / 100 test questions, ...
+      --budget 160 --n-train 32 --n-test 100 --n-random 30 --n-heldout 15 --energy-boot 4 --milp-time-limit 5 \
+      --out "$OUT/$task" "$@"
   echo "$task: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"
 done

@@ -48,8 +48,8 @@ def _model_args(g: Any) -> None:
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     g.add_argument("--n-train", type=int, default=32,
                    help="training questions (default: 32, sized for a 2-core CPU; 0 = the task's whole split)")
-    g.add_argument("--n-test", type=int, default=100,
-                   help="test questions (default: 100, sized for a 2-core CPU; 0 = the task's whole split)")
+    g.add_argument("--n-test", type=int, default=80,
+                   help="test questions (default: 80, sized for a 2-core CPU; 0 = the task's whole split)")
 
 
 def _protocol_args(g: Any) -> None:
@@ -58,7 +58,7 @@ def _protocol_args(g: Any) -> None:
                         "initial, middle, final (ceil(96 / heads per layer) layers each: 96 heads, as the paper's "
                         "ranges); each range is analysed on its own")
     g.add_argument("--keep", default="0.5,0.66,0.83", help="fractions of each range's heads to keep, in (0, 1]")
-    g.add_argument("--budget", type=int, default=160, help="training masks evaluated per range to fit the proxy")
+    g.add_argument("--budget", type=int, default=120, help="training masks evaluated per range to fit the proxy")
     g.add_argument("--sampling", choices=["uniform", "matched", "mixture"], default="mixture",
                    help="training masks: uniform (keep 1/2, the paper's), matched (keep-probability at the keep "
                         "levels) or mixture (half each)")
@@ -66,9 +66,9 @@ def _protocol_args(g: Any) -> None:
                    help="select on the ridge-refined spectrum (95%% of the energy) instead of the exact one")
     g.add_argument("--best-of-n", type=int, default=None,
                    help="Best-of-N candidates in total over the keep levels (default: --budget, a matched budget)")
-    g.add_argument("--n-random", type=int, default=30, help="random k-head masks per keep level (pilot and baseline)")
-    g.add_argument("--n-heldout", type=int, default=15, help="unseen masks per keep level for held-out R^2")
-    g.add_argument("--energy-boot", type=int, default=4, help="proxy refits for the energy shares' intervals")
+    g.add_argument("--n-random", type=int, default=20, help="random k-head masks per keep level (pilot and baseline)")
+    g.add_argument("--n-heldout", type=int, default=10, help="unseen masks per keep level for held-out R^2")
+    g.add_argument("--energy-boot", type=int, default=3, help="proxy refits for the energy shares' intervals")
     g.add_argument("--methods", default=METHODS, help="selection methods to compare")
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",

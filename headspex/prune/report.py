@@ -117,7 +117,7 @@ def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
 def _energy_md(energy: pd.DataFrame) -> str:
     if energy.empty:
         return "(no energy shares)"
-    cells = energy[["layers", "spectrum", "cv_r2", "unexplained"]].copy()
+    cells = energy[["layers", "spectrum", "cv_r2", "unexplained", "interval"]].copy()
     for name in ("linear", "within_layer", "across_layer"):
         cells[name] = [f"{m:.0f} [{lo:.0f}, {hi:.0f}]" for m, lo, hi in
                        zip(energy[name], energy[f"{name}_low"], energy[f"{name}_high"])]
@@ -152,7 +152,7 @@ def _report(summary: SeedSummary, tables: dict, pivot: pd.DataFrame, model: str,
                             "how"]].to_markdown(index=False, floatfmt=".3f"), "",
         "## Proxy fit (CV R^2, and held-out R^2 on unseen uniform masks and masks with exactly k heads)", "",
         tables["fit"].to_markdown(index=False, floatfmt=".3f"), "",
-        "## Spectral energy (% of non-constant energy, bootstrap 95% CI over proxy refits)", "",
+        "## Spectral energy (% of non-constant energy, 95% CI: over seeds, or over bootstrap refits with one seed)", "",
         _energy_md(tables["energy"]), "", PAPER_ENERGY, "",
         "## Per-head Shapley values of the proxy (first seed)", "", "![Shapley heatmaps](shapley_heatmaps.png)", "",
         "## Largest interactions (first seed; shapiq's upset plot; labels L{layer}H{head} with 0-based layers)", "",

@@ -3,7 +3,9 @@
 - accuracy: per (layers, keep, method) the mean test accuracy and log-prob over seeds with a 95% t-interval;
 - significance: per (layers, keep, baseline, metric) a paired bootstrap 95% CI over test questions of
   ProxySPEX minus the baseline, on per-question scores averaged over seeds;
-- energy: shares with intervals from every seed's refits pooled.
+- energy: shares with a t-interval over seeds (each seed fits the proxy on its own masks: independent
+  replicates); with one seed, the percentile interval of bootstrap refits (resampling masks with
+  replacement duplicates rows, which leans the refits toward interactions: read it as a rough spread).
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ class SeedSummary:
                 continue
             cv = float(np.mean([res.ranges[i].proxy_summary["cv_r2"] for res in self.results]))
             for kind in ("raw", "refined"):
-                row = dict(layers=format_layer_range(r.layers), spectrum=kind, cv_r2=cv, unexplained=1 - cv)
-                for name, iv in pooled_shares(runs, kind).items():
+                row = dict(layers=format_layer_range(r.layers), spectrum=kind, cv_r2=cv, unexplained=1 - cv,
+                           interval="t over seeds" if len(runs) >= 2 else "bootstrap refits")
+                for name, iv in _shares_interval(runs, kind).items():
                     row.update({name: iv.estimate, f"{name}_low": iv.low, f"{name}_high": iv.high})
                 rows.append(row)
         return pd.DataFrame(rows)
@@ -99,6 +102,13 @@ class SeedSummary:
         table = pd.concat([r.fit_table() for r in self.results])
         numeric = [c for c in table.columns if c.startswith(("cv_r2", "heldout"))]
         return table.groupby("layers", sort=False)[numeric].mean().reset_index()
+
+
+def _shares_interval(runs: list, kind: str) -> dict:
+    """Energy shares of one range over seeds (t-interval), or the single seed's bootstrap refits."""
+    if len(runs) < 2:
+        return pooled_shares(runs, kind)
+    return {name: mean_ci(np.array([getattr(run, kind)[name].estimate for run in runs])) for name in SHARES}
 
 
 def format_cell(mean: float, low: float, high: float) -> str:

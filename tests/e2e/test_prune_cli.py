@@ -135,4 +135,4 @@ def test_help_documents_every_option_with_defaults():
     for opt in ("--model", "--task", "--layers", "--keep", "--budget", "--sampling", "--refine", "--n-random",
                 "--ablation", "--metric", "--dtype", "--test-dtype", "--device", "--seed", "--seeds", "--out", "--wait"):
         assert opt in proc.stdout
-    assert "1-based" in proc.stdout and "default: 160" in proc.stdout
+    assert "1-based" in proc.stdout and "default: 120" in proc.stdout
