@@ -94,7 +94,8 @@ class StudyResult:
         rows = []
         for r in self.ranges:
             row = dict(layers=format_layer_range(r.layers), n_players=len(r.players),
-                       cv_r2=r.proxy_summary["cv_r2"], **{f"params_{k}": v for k, v in r.proxy_summary["params"].items()})
+                       cv_r2=r.proxy_summary["cv_r2"], **{f"params_{k}": v for k, v in r.proxy_summary["params"].items()},
+                       max_train_value=r.proxy_summary.get("max_train_value", np.nan))
             row.update({f"heldout_r2_{name if name == 'uniform' else f'{name:.0%}'}": h["r2"]
                         for name, h in r.heldout.items()})
             rows.append(row)

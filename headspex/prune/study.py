@@ -146,7 +146,8 @@ def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
         values = train(masks)
         proxy = fit_range_proxy(masks, values, train.players, cfg.seed, cfg.refine)
         spectrum = selection_spectrum(proxy)
-        run = RangeRun(s.layers, train.players, keep_k, proxy.summary(), _heads_table(spectrum, train.players))
+        summary = proxy.summary() | {"max_train_value": float(values.max())}  # to see the optimum's extrapolation
+        run = RangeRun(s.layers, train.players, keep_k, summary, _heads_table(spectrum, train.players))
         run.random = random
         run.heldout = heldout_r2(spectrum, train, keep_k, cfg.n_heldout, fixed)
         s.log(f"layers {label}: proxy CV R^2 {proxy.cv_r2_:.3f}; held-out R^2 "
