@@ -100,7 +100,7 @@ class SeedSummary:
     def fit(self) -> pd.DataFrame:
         """Per range: mean over seeds of CV R^2 and held-out R^2 columns."""
         table = pd.concat([r.fit_table() for r in self.results])
-        numeric = [c for c in table.columns if c.startswith(("cv_r2", "heldout"))]
+        numeric = [c for c in table.columns if c.startswith(("cv_r2", "heldout", "max_train"))]
         return table.groupby("layers", sort=False)[numeric].mean().reset_index()
 
 
