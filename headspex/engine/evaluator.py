@@ -90,7 +90,7 @@ class MaskEvaluator:
         masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
         out = None
         for chunk in self.chunks:
-            logits = self._choice_logits(chunk, masks_t)
+            logits = self._chunk_logits(chunk, masks_t)
             if out is None:
                 out = logits.new_empty(len(masks_t), self.n_questions, logits.shape[-1])
             out[:, chunk.index] = logits
@@ -109,7 +109,7 @@ class MaskEvaluator:
                 step = max(1, self.max_batch_tokens // chunk.n_tokens)
                 sub = masks_t[start:start + step]
                 try:
-                    logits = self._choice_logits(chunk, sub)  # [m, n_q, n_choices]
+                    logits = self._chunk_logits(chunk, sub)  # [m, n_q, n_choices]
                 except (torch.OutOfMemoryError, MemoryError):
                     if self.max_batch_tokens <= chunk.n_tokens:
                         raise
@@ -145,7 +145,7 @@ class MaskEvaluator:
             out.append(QuestionChunk(sel, ids, am, choice_ids[sel].to(self.model.device), answers[sel]))
         return out
 
-    def _choice_logits(self, chunk: QuestionChunk, masks: torch.Tensor) -> torch.Tensor:
+    def _chunk_logits(self, chunk: QuestionChunk, masks: torch.Tensor) -> torch.Tensor:
         m, n_q = len(masks), len(chunk.index)
         ablation = HeadAblation(masks.repeat_interleave(n_q, dim=0), n_layers=self.model.n_layers,
                                 n_heads=self.model.n_heads, players=self.players, mode=self.ablation, means=self.means)
@@ -163,7 +163,7 @@ class MaskEvaluator:
             chunk.prefix = ff.run_layers(w, ff.embed(w, chunk.input_ids), chunk.prep, 0, start)
         h = chunk.prefix.repeat(m, 1, 1)
         h = ff.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
-        return ff.choice_logits(w, h[:, -1], chunk.choice_ids)
+        return ff.answer_logits(w, h[:, -1], chunk.choice_ids)
 
 
 def auto_batch_tokens(model: Any, max_len: int) -> int:

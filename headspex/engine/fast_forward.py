@@ -131,7 +131,7 @@ def run_layers(w: LlamaWeights, h: torch.Tensor, prep: Prepared, start: int, sto
     return h
 
 
-def choice_logits(w: LlamaWeights, h_last: torch.Tensor, choice_ids: torch.Tensor) -> torch.Tensor:
+def answer_logits(w: LlamaWeights, h_last: torch.Tensor, choice_ids: torch.Tensor) -> torch.Tensor:
     """Logits of the answer tokens at the last position.
 
     h_last: [copies * n_q, d_model] (copy-major); choice_ids: [n_q, n_choices] -> [copies, n_q, n_choices] (float32).

@@ -75,9 +75,15 @@ class Selection:
         """Number of players n."""
         return int(self.mask.shape[0])
 
-    def kept_players(self) -> tuple[int, ...]:
-        """Indices of the kept heads, ascending."""
+    def kept_indices(self) -> tuple[int, ...]:
+        """Player indices (mask columns) of the kept heads, ascending."""
         return tuple(np.flatnonzero(self.mask).tolist())
+
+    def kept_heads(self, players: Any) -> list[tuple[int, int]]:
+        """The kept heads as ``(layer, head)``, given the ``players`` of the mask's columns."""
+        return [tuple(players[i]) for i in self.kept_indices()]
+
+    kept_players = kept_indices  # the old name (it returned indices, not players)
 
 
 def _check_time(time_limit: float | None) -> float:

@@ -163,7 +163,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_values(tiny_llama, monkeypatch
     players = players_of([1, 2], tiny_llama.n_heads)
     masks = sample_masks(8, len(players), seed=6)
     expected = evaluate_masks(tiny_llama, task, masks, players=players, progress=False)
-    real = MaskEvaluator._choice_logits
+    real = MaskEvaluator._chunk_logits
     sizes = []
 
     def flaky(self, chunk, sub):  # pretend memory runs out above 2 masks per pass
@@ -172,7 +172,7 @@ def test_out_of_memory_halves_the_batch_and_keeps_values(tiny_llama, monkeypatch
             raise torch.OutOfMemoryError("simulated")
         return real(self, chunk, sub)
 
-    monkeypatch.setattr(MaskEvaluator, "_choice_logits", flaky)
+    monkeypatch.setattr(MaskEvaluator, "_chunk_logits", flaky)
     got = evaluate_masks(tiny_llama, task, masks, players=players, progress=False, max_batch_tokens=4096)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert max(sizes) > 2 and sizes[-1] <= 2

@@ -41,7 +41,7 @@ def assert_exact(selection: sel.Selection, spec, k: int) -> None:
     assert selection.method == "milp-optimal" and selection.optimal
     assert int(selection.mask.sum()) == k and selection.mask.dtype == np.uint8
     assert selection.objective == pytest.approx(best, abs=1e-9)
-    assert selection.kept_players() in argmaxes
+    assert selection.kept_indices() in argmaxes
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -69,8 +69,8 @@ def test_milp_uses_interactions_greedy_misses() -> None:
     """A pair worth more than the best singles: exact selection finds it, top-k by linear does not."""
     spec = MoebiusSpectrum.from_dict({(0,): 1.0, (1,): 0.9, (2,): 0.1, (3,): 0.1, (2, 3): 5.0, (0, 1): -3.0}, 4)
     result = sel.select_heads_milp(spec, 2)
-    assert result.kept_players() == (2, 3) and result.objective == pytest.approx(5.2)
-    assert sel.select_top_k([1.0, 0.9, 0.1, 0.1], 2).kept_players() == (0, 1)
+    assert result.kept_indices() == (2, 3) and result.objective == pytest.approx(5.2)
+    assert sel.select_top_k([1.0, 0.9, 0.1, 0.1], 2).kept_indices() == (0, 1)
 
 
 def test_proxy_like_object_uses_its_spectrum() -> None:
@@ -158,7 +158,7 @@ def test_polish_start() -> None:
 def test_baselines_respect_k() -> None:
     n = 12
     scores = np.array([3.0, 1.0, 3.0, -2.0, 0.5, 3.0, 0.0, 0.0, 1.0, 2.0, 2.0, -1.0])
-    assert sel.select_top_k(scores, 4).kept_players() == (0, 2, 5, 9)  # tie 9 vs 10: lower index
+    assert sel.select_top_k(scores, 4).kept_indices() == (0, 2, 5, 9)  # tie 9 vs 10: lower index
     assert sel.select_top_k(scores, 3, label="lasso").method == "lasso"
     for k in range(n + 1):
         cands = sample_k_masks(20, n, k, seed=k)
@@ -196,6 +196,6 @@ def test_other_bad_inputs() -> None:
     with pytest.raises(ValueError, match="keeps 1 heads but k = 2"):
         sel.Selection(np.array([1, 0, 0]), 2, "x")
     s = sel.Selection(np.array([1, 0, 1]), 2, "x")
-    assert s.kept_players() == (0, 2) and s.n_players == 3 and np.isnan(s.objective)
+    assert s.kept_indices() == (0, 2) and s.n_players == 3 and np.isnan(s.objective)
     with pytest.raises(ValueError):
         s.mask[0] = 0
