@@ -28,6 +28,11 @@ MOVED = {
     "headspex.select": "headspex.prune.select",
     "headspex.study": "headspex.prune.study",
     "headspex.report": "headspex.prune.report",  # python -m headspex.report DIR rebuilds a run's reports
+    # Benchmarks left the library for benchmarks/ (a checkout's folder, not installed): from a checkout's
+    # root, python -m headspex.bench still runs them.
+    "headspex.bench": "benchmarks.engine",
+    "headspex.bench_proxy": "benchmarks.proxy",
+    "headspex.bench_ray": "benchmarks.ray_workers",
 }
 
 
