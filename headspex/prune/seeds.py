@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -108,12 +108,18 @@ def _shares_interval(runs: list, kind: str) -> dict:
     """Energy shares of one range over seeds (t-interval), or the single seed's bootstrap refits."""
     if len(runs) < 2:
         return pooled_shares(runs, kind)
-    return {name: mean_ci(np.array([getattr(run, kind)[name].estimate for run in runs])) for name in SHARES}
+    out = {}
+    for name in SHARES:  # a share lies in [0, 100] %: the symmetric t-interval is clipped there
+        iv = mean_ci(np.array([getattr(run, kind)[name].estimate for run in runs]))
+        out[name] = replace(iv, low=max(iv.low, 0.0), high=min(iv.high, 100.0))
+    return out
 
 
 def format_cell(mean: float, low: float, high: float) -> str:
-    """``0.875 [0.84, 0.91]`` (no interval with one seed)."""
-    return f"{mean:.3f}" if not np.isfinite(low) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+    """``0.875 [0.840, 0.910]``; no interval with one seed, nor for a method whose pick is the same in
+    every seed (single-head, the random baseline's shared pilot masks: its spread is over questions, in the
+    paired bootstrap)."""
+    return f"{mean:.3f}" if not np.isfinite(low) or high - low < 1e-12 else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def accuracy_pivot(summary: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:

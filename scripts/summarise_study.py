@@ -1,0 +1,65 @@
+"""Summarise a full study (one folder per task, as written by scripts/full_study.sh) into one Markdown page.
+
+    python scripts/summarise_study.py results/smollm2-study > results/smollm2-study/summary.md
+
+Reads only stored results (``<task>/seed-*/results.pkl``): no model. Prints, per task: the test accuracy
+table with 95% CIs, the significance counts of ProxySPEX against each baseline, the proxy's fit, and the
+energy shares beside the paper's.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from headspex.prune.results import StudyResult
+from headspex.prune.seeds import SeedSummary, accuracy_pivot
+
+METHODS = ["proxyspex", "lasso", "best-of-n", "single-head", "random"]
+PAPER = {"initial": (80, 8, 12), "middle": (67, 23, 10), "final": (51, 39, 10)}
+
+
+def task_summary(folder: Path) -> tuple[str, pd.DataFrame]:
+    results = [StudyResult.load(p) for p in sorted(folder.glob("seed-*")) if (p / "results.pkl").is_file()]
+    summary = SeedSummary(results)
+    sig = summary.significance()
+    energy = summary.energy()
+    lines = [f"## {folder.name}: seeds {summary.seeds}, unpruned test accuracy {summary.clean_test_accuracy:.3f}", "",
+             f"Wall time of the seeds: {', '.join(f'{r.seconds:.0f} s' for r in results)}.", "",
+             accuracy_pivot(summary.accuracy(), METHODS).to_markdown(index=False), "",
+             "ProxySPEX minus each baseline, paired bootstrap 95% CI over test questions (cells of range x keep):", "",
+             summary.significance_counts(sig).to_markdown(index=False), "",
+             summary.fit().to_markdown(index=False, floatfmt=".2f"), ""]
+    rows = []
+    for (label, kind), g in energy.groupby(["layers", "spectrum"], sort=False):
+        row = g.iloc[0]
+        rows.append({"layers": label, "spectrum": kind, "interval": row["interval"],
+                     **{n: f"{row[n]:.0f} [{row[n + '_low']:.0f}, {row[n + '_high']:.0f}]"
+                        for n in ("linear", "within_layer", "across_layer")}})
+    lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
+    return "\n".join(lines), sig.assign(task=folder.name)
+
+
+def main(study: Path) -> None:
+    parts, sigs = [], []
+    for folder in sorted(p for p in study.iterdir() if (p / "seed-0" / "results.pkl").is_file()):
+        text, sig = task_summary(folder)
+        parts.append(text)
+        sigs.append(sig)
+    print(f"# SmolLM2 layer-range study: {', '.join(p.name for p in sorted(study.iterdir()) if p.is_dir())}\n")
+    print("Paper (Llama-3.1-8B, accuracy value) energy shares linear/within/across: layers 1-3 80/8/12 %, "
+          "14-16 67/23/10 %, 30-32 51/39/10 %.\n")
+    if sigs:
+        allsig = pd.concat(sigs)
+        counts = allsig.groupby(["baseline", "metric"], sort=False)["sign"].agg(
+            better=lambda s: int((s > 0).sum()), worse=lambda s: int((s < 0).sum()),
+            within_noise=lambda s: int((s == 0).sum())).reset_index()
+        print("All tasks together, ProxySPEX minus each baseline (cells significantly better / worse / within noise):\n")
+        print(counts.to_markdown(index=False) + "\n")
+    print("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
