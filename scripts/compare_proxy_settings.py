@@ -45,8 +45,8 @@ def run_variants(study: Path, task_name: str, model, test_model, layers: list[st
         ranges = tuple(r for r in base.ranges if layers is None or format_layer_range(r) in layers)
         config = replace(base, ranges=ranges, sampling=sampling, refine=refine, methods=("proxyspex", "lasso"))
         with tempfile.TemporaryDirectory() as tmp:
-            for layers in folder.glob("layers-*"):  # share the stores: no mask is evaluated twice
-                os.symlink(layers.resolve(), Path(tmp) / layers.name)
+            for store in folder.glob("layers-*"):  # share the stores: no mask is evaluated twice
+                os.symlink(store.resolve(), Path(tmp) / store.name)
             (Path(tmp) / "clean.json").write_text((folder / "clean.json").read_text())
             result = run_study(model, task, config, out=tmp, progress=False, log=lambda _: None, test_model=test_model)
         table = result.accuracy_table()

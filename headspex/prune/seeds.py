@@ -45,7 +45,8 @@ class SeedSummary:
         for (layers, keep, method), g in table.groupby(["layers", "keep", "method"], sort=False):
             ci = mean_ci(g["test_accuracy"].to_numpy())
             rows.append(dict(layers=layers, keep=keep, k=int(g["k"].iloc[0]), method=method, test_accuracy=ci.estimate,
-                             low=max(ci.low, 0.0), high=min(ci.high, 1.0),  # an accuracy lies in [0, 1] test_logprob=g["test_logprob"].mean(),
+                             low=max(ci.low, 0.0), high=min(ci.high, 1.0),  # an accuracy lies in [0, 1]
+                             test_logprob=g["test_logprob"].mean(),
                              train_value=g["train_value"].mean(), predicted=g["predicted"].mean(),
                              evaluations=int(g["evaluations"].iloc[0]), n_seeds=len(g),
                              how=", ".join(sorted(set(g["how"])))))
