@@ -52,8 +52,8 @@ class StudyConfig:
     ranges: tuple[tuple[int, ...], ...]
     keep: tuple[float, ...] = (0.5, 0.66, 0.83)
     budget: int = 400
-    sampling: str = "mixture"
-    refine: bool = False
+    sampling: str = "matched"  # matched + refine won the comparison (results/smollm2-study/proxy_settings.md)
+    refine: bool = True
     best_of_n: int | None = None
     n_random: int = 100
     n_heldout: int = 30

@@ -50,7 +50,7 @@ def test_cli_runs_end_to_end_and_writes_every_file(tiny_dir, tmp_path, capsys):
     assert set(sig["baseline"]) == {"lasso", "best-of-n", "single-head"} and set(sig["metric"]) == {"accuracy", "logprob"}
     assert ((sig["low"] <= sig["estimate"]) & (sig["estimate"] <= sig["high"])).all()
     config = json.loads((out / "config.json").read_text())
-    assert config["study"]["budget"] == 24 and config["study"]["sampling"] == "mixture"
+    assert config["study"]["budget"] == 24 and config["study"]["sampling"] == "matched" and config["study"]["refine"]
     assert config["commit"] and config["versions"]["catboost"] and config["proxy_search"]["depths"]
     energy = pd.read_csv(out / "energy.csv")
     assert set(energy["spectrum"]) == {"raw", "refined"}
