@@ -11,6 +11,7 @@ for task in ${TASKS:-ioi induction facts}; do
   start=$(date +%s)
   "$PY" -m headspex.prune --task "$task" --layers initial,middle,final --seeds 3 --no-progress \
       --budget 160 --n-train 32 --n-test 100 --n-random 30 --n-heldout 15 --energy-boot 4 --milp-time-limit 5 \
+      --sampling mixture --no-refine \
       --out "$OUT/$task" "$@"
   echo "$task: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"
 done
