@@ -1,8 +1,9 @@
 """``python -m headspex.prune``: which heads to keep at each sparsity level, per layer range.
 
 With no options it runs the layer-range study on the embedded SmolLM2 and the IOI task, with the fair
-protocol (pilot, matched budgets, random baseline of 100 masks, float32 test scores, paired bootstrap
-intervals). A rerun with the same ``--out`` resumes from the stored values.
+protocol (a pilot of random masks that is also the random baseline, matched budgets, float32 test scores,
+paired bootstrap intervals), sized to finish in about 9 minutes on 2 CPU cores. A rerun with the same
+``--out`` resumes from the stored values; ``python -m headspex.report OUT`` rebuilds its reports.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _model_args(g: Any) -> None:
     g.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None,
                    help="model dtype for the training masks (default: bfloat16, ~4x faster than float32 on this CPU)")
     g.add_argument("--test-dtype", choices=["float32", "bfloat16"], default="float32",
-                   help="dtype of the test-split evaluation of every selected mask and of the random baseline")
+                   help="dtype of the test-split evaluation of every selected mask (the random baseline runs in --dtype, with "
+                        "float32 answer logits)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     g.add_argument("--n-train", type=int, default=32,
                    help="training questions (default: 32, sized for a 2-core CPU; 0 = the task's whole split)")

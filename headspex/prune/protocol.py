@@ -20,6 +20,7 @@ from headspex.spectrum.proxy import Proxy
 from headspex.spectrum.r2 import r2_score
 
 SAMPLINGS = ("uniform", "matched", "mixture")
+CEILING_DROP = 0.05  # a range whose random masks lose less test accuracy than this is "at ceiling"
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from headspex.players import format_layer_range
-from headspex.prune.protocol import RangeRun
+from headspex.prune.protocol import CEILING_DROP, RangeRun
 from headspex.prune.stats import paired_bootstrap
 
 RESULTS_FILE = "results.pkl"
@@ -71,7 +71,7 @@ class StudyResult:
                                  n_masks=len(acc)))
         table = pd.DataFrame(rows)
         if len(table):
-            table["at_ceiling"] = table.groupby("layers")["drop"].transform("max") < 0.05
+            table["at_ceiling"] = table.groupby("layers")["drop"].transform("max") < CEILING_DROP
         return table
 
     def significance_table(self, *, n_boot: int = 2000) -> pd.DataFrame:

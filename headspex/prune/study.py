@@ -31,7 +31,8 @@ from headspex.engine.game import MaskGame
 from headspex.players import format_layer_range, layer_players
 from headspex.prune.energy import energy_shares
 from headspex.prune.methods import METHODS, SelectionContext, check_methods
-from headspex.prune.protocol import (SAMPLINGS, RangeRun, fit_range_proxy, heldout_r2, run_pilot, score_selections,
+from headspex.prune.protocol import (CEILING_DROP, SAMPLINGS, RangeRun, fit_range_proxy, heldout_r2, run_pilot,
+                                     score_selections,
                                      select_all, selection_spectrum, training_masks)
 from headspex.prune.results import StudyResult
 from headspex.spectrum.attributions import head_attributions
@@ -173,7 +174,7 @@ def _warn_if_at_ceiling(random: dict, clean_test: float, label: str, log: Callab
     drops = {keep: clean_test - float(np.mean(r["accuracy"])) for keep, r in random.items()}
     log(f"layers {label}: pilot, test accuracy drop of random masks "
         + ", ".join(f"{keep:.0%} kept {d:+.3f}" for keep, d in drops.items()))
-    if max(drops.values()) < 0.05:
+    if max(drops.values()) < CEILING_DROP:
         log(f"WARNING: layers {label} are at ceiling (random masks lose < 5 points): methods cannot differ here")
 
 

@@ -16,13 +16,20 @@ def _n_tokens(tok, text: str) -> int:
     return len(tok(text, add_special_tokens=False)["input_ids"])
 
 
+def _single_token_task(tok, name: str, kept: list, pool, at_least: int):
+    """The kept words are one token each, a subset of the pool; the task loads with >= 400 test items."""
+    assert len(kept) >= at_least and set(kept) <= set(pool)
+    assert all(_n_tokens(tok, " " + w) == 1 for w in kept)
+    t = tasks.load(name, tokenizer=tok)
+    assert len(t.test) >= 400
+    return t
+
+
 def test_ioi_names_are_single_tokens(embedded):
     tok = embedded.tokenizer
     names = ioi_names(tok)
-    assert len(names) >= 80 and set(names) <= set(NAMES)
-    assert all(_n_tokens(tok, " " + n) == 1 for n in names)
-    t = tasks.load("ioi", tokenizer=tok)
-    assert len(t.test) >= 400 and t.info["names"] == names
+    t = _single_token_task(tok, "ioi", names, NAMES, 80)
+    assert t.info["names"] == names
     ids = t.choice_token_ids(tok, "all")
     assert (ids[:, 0] != ids[:, 1]).all()
     assert all(_n_tokens(tok, c) == 1 for q in t.test for c in q.choices)
@@ -30,11 +37,7 @@ def test_ioi_names_are_single_tokens(embedded):
 
 def test_induction_words_are_single_tokens(embedded):
     tok = embedded.tokenizer
-    words = induction_words(tok)
-    assert len(words) >= 100 and set(words) <= set(WORDS)
-    assert all(_n_tokens(tok, " " + w) == 1 for w in words)
-    t = tasks.load("induction", tokenizer=tok)
-    assert len(t.test) >= 400
+    t = _single_token_task(tok, "induction", induction_words(tok), WORDS, 100)
     ids = t.choice_token_ids(tok, "all")
     assert all(len(set(row.tolist())) == t.n_choices for row in ids)
     q = t.test[0]
