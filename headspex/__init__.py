@@ -8,6 +8,8 @@ The pipeline, in the order a study runs it::
     spectrum = proxy.spectrum()                                  # spectrum: exact Fourier spectrum
     selection = headspex.select_heads(spectrum, k)               # prune: the best k heads under the proxy
     result = headspex.run_study(model, task, headspex.StudyConfig(ranges=...))
+    curve = headspex.run_curves(model, task, headspex.CurveConfig(layers=range(30)))   # curves: whole model
+    headspex.export_pruned(model, keep, "pruned/")                # export: removed heads deleted
 
 Conventions: heads are ``(layer, head)`` with 0-based layers; masks are 1 = keep; per-head results are
 ``[n_layers, n_heads]`` tensors; interactions are shapiq ``InteractionValues``. Importing headspex loads
@@ -42,10 +44,14 @@ _PRUNE = {
     "select_random": "select", "Selector": "methods", "SELECTORS": "methods", "StudyConfig": "study",
     "StudyResult": "study", "run_study": "study", "write_outputs": "report",
 }
+_CURVES = {"CurveConfig": "run", "run_curves": "run", "CurveResult": "results", "first_order": "first_order",
+           "CURVE_METHODS": "methods"}
 _EXPORTS = {
     **{k: f"headspex.engine.{v}" for k, v in _ENGINE.items()},
     **{k: f"headspex.spectrum.{v}" for k, v in _SPECTRUM.items()},
     **{k: f"headspex.prune.{v}" for k, v in _PRUNE.items()},
+    **{k: f"headspex.curves.{v}" for k, v in _CURVES.items()},
+    **dict.fromkeys(["export_pruned", "ExportSummary"], "headspex.export.checkpoint"),
     **dict.fromkeys(["format_layer_range", "layer_players", "parse_layer_ranges", "player_labels"], "headspex.players"),
     **dict.fromkeys(["HeadAblation", "ablate_heads", "compute_head_means"], "hooks"),
 }

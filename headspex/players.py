@@ -25,7 +25,8 @@ def parse_layer_ranges(text: str, n_layers: int, n_heads: int | None = None) -> 
     """Parse 1-based inclusive ranges such as ``"1-3,14-16,30"`` into 0-based layer lists.
 
     Presets: ``initial``, ``middle``, ``final`` (each ``ceil(96 / n_heads)`` layers, the paper's 96 heads
-    per range; three layers when ``n_heads`` is not given) and ``paper`` (all three).
+    per range; three layers when ``n_heads`` is not given), ``paper`` (all three) and ``all`` (every
+    layer, one range). ``+`` joins pieces into one range analysed as one game: ``"1-10+21-30"``.
     """
     if n_layers < 1:
         raise ValueError(f"n_layers must be >= 1; got {n_layers}")
@@ -37,7 +38,8 @@ def parse_layer_ranges(text: str, n_layers: int, n_heads: int | None = None) -> 
         if part in PRESETS:
             out.extend(PRESETS[part](n_layers, width))
             continue
-        out.append(_parse_range(part, n_layers))
+        union = sorted({layer for piece in part.split("+") for layer in _parse_one(piece.strip(), n_layers, width)})
+        out.append(union)
     if not out:
         raise ValueError(f"no layer range given in {text!r}")
     return out
@@ -46,6 +48,13 @@ def parse_layer_ranges(text: str, n_layers: int, n_heads: int | None = None) -> 
 def preset_width(n_layers: int, n_heads: int | None) -> int:
     """Layers per preset range: ``ceil(96 / n_heads)`` (3 on Llama-3.1-8B's 32 heads), at most the model."""
     return min(n_layers, 3 if n_heads is None else -(-PAPER_RANGE_HEADS // n_heads))
+
+
+def _parse_one(piece: str, n_layers: int, width: int) -> list[int]:
+    """One piece of a union: a 1-based range, or a single-range preset (``all``, ``initial``, ...)."""
+    if piece in PRESETS and piece != "paper":
+        return PRESETS[piece](n_layers, width)[0]
+    return _parse_range(piece, n_layers)
 
 
 def _parse_range(part: str, n_layers: int) -> list[int]:
@@ -63,9 +72,14 @@ def _parse_range(part: str, n_layers: int) -> list[int]:
 
 
 def format_layer_range(layers: Sequence[int]) -> str:
-    """0-based layers -> the paper's 1-based label, e.g. [0, 1, 2] -> '1-3'."""
-    lo, hi = min(layers) + 1, max(layers) + 1
-    return f"{lo}-{hi}" if hi > lo else str(lo)
+    """0-based layers -> the paper's 1-based label, e.g. [0, 1, 2] -> '1-3', [0, 1, 5] -> '1-2+6'."""
+    runs: list[list[int]] = []
+    for layer in sorted(set(int(x) + 1 for x in layers)):
+        if runs and layer == runs[-1][-1] + 1:
+            runs[-1].append(layer)
+        else:
+            runs.append([layer])
+    return "+".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _initial(n: int, width: int) -> list[list[int]]:
@@ -87,4 +101,5 @@ PRESETS = {
     "middle": _middle,
     "final": _final,
     "paper": lambda n, w: _initial(n, w) + _middle(n, w) + _final(n, w),
+    "all": lambda n, w: [list(range(n))],
 }

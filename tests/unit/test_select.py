@@ -199,3 +199,31 @@ def test_other_bad_inputs() -> None:
     assert s.kept_indices() == (0, 2) and s.n_players == 3 and np.isnan(s.objective)
     with pytest.raises(ValueError):
         s.mask[0] = 0
+
+
+def test_trust_region_milp_equals_brute_force_within_the_radius():
+    import itertools
+
+    from headspex.prune.select import select_heads_milp
+    from headspex.spectrum.fourier import MoebiusSpectrum
+
+    rng = np.random.default_rng(3)
+    n, k, radius = 9, 4, 2
+    terms = {(i,): rng.normal() for i in range(n)}
+    terms.update({tuple(sorted(rng.choice(n, 2, replace=False))): rng.normal() for _ in range(12)})
+    terms.update({tuple(sorted(rng.choice(n, 3, replace=False))): rng.normal() for _ in range(5)})
+    moebius = MoebiusSpectrum.from_dict(terms, n_players=n)
+    anchor = np.zeros(n, np.uint8)
+    anchor[[0, 2, 4, 6, 8]] = 1  # five kept: the radius must also absorb the size difference
+    best = -np.inf
+    for kept in itertools.combinations(range(n), k):
+        m = np.zeros(n, np.uint8)
+        m[list(kept)] = 1
+        if np.abs(m.astype(int) - anchor).sum() <= radius:
+            best = max(best, float(moebius.predict(m[None])[0]))
+    sel = select_heads_milp(moebius, k, trust=(anchor, radius))
+    assert sel.method == "milp-optimal"
+    assert np.abs(sel.mask.astype(int) - anchor).sum() <= radius
+    assert sel.objective == pytest.approx(best, abs=1e-9)
+    with pytest.raises(ValueError, match="cannot reach"):
+        select_heads_milp(moebius, 1, trust=(anchor, 2))
