@@ -39,13 +39,15 @@ from headspex.spectrum.proxy import Proxy
 
 @dataclass
 class MethodRun:
-    """A method's kept sets and what they cost. forward/backward: passes per question, summed."""
+    """A method's kept sets and what they cost. forward/backward: passes per question, summed (the true
+    training values of the selected sets are measured after the choice and are not part of the cost)."""
 
     selections: dict[int, Selection]
     forward: int
     backward: int = 0
     seconds: float = 0.0
     notes: str = ""
+    train_values: dict[int, float] = field(default_factory=dict)  # true training value of each selected set
 
 
 @dataclass
@@ -118,7 +120,8 @@ def _proxyspex(ctx: CurveContext, ks: list[int]) -> MethodRun:
     sel = {k: select_heads(moebius, k, time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms) for k in ks}
     ran = sorted({s.method for s in sel.values()})
     return MethodRun(sel, forward=len(masks) * ctx.n_questions,
-                     notes=f"CV R2 {proxy.cv_r2_:.3f}; {len(moebius)} Moebius terms; selection by {', '.join(ran)}")
+                     notes=f"CV R2 {proxy.cv_r2_:.3f}; best training value {values.max():.3f}; {len(moebius)} Moebius "
+                           f"terms; selection by {', '.join(ran)}")
 
 
 @register("proxyspex-trust")

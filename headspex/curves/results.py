@@ -3,7 +3,8 @@
 Summaries (each a DataFrame, pooled over the seeds given):
 
 * ``curve``: test accuracy per (method, k) with a 95% bootstrap interval over test questions (the
-  per-question score averaged over seeds first), the test log-prob, and how the set was chosen;
+  per-question score averaged over seeds first), the test log-prob, the set's true training value beside the
+  value its method predicted (proxy methods; NaN for rankings), and how the set was chosen;
 * ``auc``: the area under each accuracy curve, normalised by the swept range of the kept fraction (so it
   is the mean accuracy over the sweep), with a bootstrap interval, and its paired difference to ProxySPEX;
 * ``prunable``: the largest fraction of heads removed at a sweep level where test accuracy is within 1
@@ -72,9 +73,12 @@ def curve_table(results: Sequence[CurveResult]) -> pd.DataFrame:
             acc = _per_question(results, method, k)
             boots = acc[idx].mean(axis=1)
             how = sorted({r.runs[method].selections[k].method for r in results})
+            train = [getattr(r.runs[method], "train_values", {}).get(k, np.nan) for r in results]
+            predicted = [r.runs[method].selections[k].objective for r in results]
             rows.append(dict(method=method, k=k, kept=k / n, accuracy=acc.mean(), low=np.quantile(boots, 0.025),
                              high=np.quantile(boots, 0.975),
                              logprob=_per_question(results, method, k, "logprob").mean(),
+                             train_value=float(np.mean(train)), predicted=float(np.mean(predicted)),
                              selected_by="/".join(how), seeds=len(results)))
     for k in first.ks:
         r = first.random[k]

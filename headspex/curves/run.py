@@ -134,10 +134,11 @@ def _run_method(method: str, ctx: CurveContext, ks: list[int], test: MaskGame, o
             saved = pickle.loads(where.read_bytes())
             if saved["ks"] == ks and saved["players"] == list(ctx.game.players):
                 log(f"{method}: loaded from {where}")
-                return saved["run"], saved["test"]
+                return _with_train_values(saved["run"], ctx, ks), saved["test"]
     t0 = time.perf_counter()
     run = CURVE_METHODS[method](ctx, ks)
     run.seconds = time.perf_counter() - t0
+    _with_train_values(run, ctx, ks)
     masks = np.stack([run.selections[k].mask for k in ks])
     per_q = test.per_question(masks)
     test_scores = {k: {m: per_q[m][i] for m in ("accuracy", "logprob")} for i, k in enumerate(ks)}
@@ -149,3 +150,10 @@ def _run_method(method: str, ctx: CurveContext, ks: list[int], test: MaskGame, o
         tmp.write_bytes(pickle.dumps({"ks": ks, "players": list(ctx.game.players), "run": run, "test": test_scores}))
         tmp.replace(where)
     return run, test_scores
+
+
+def _with_train_values(run: MethodRun, ctx: CurveContext, ks: list[int]) -> MethodRun:
+    """The true training value of each selected set (stored; beside the proxy's prediction it shows extrapolation)."""
+    values = ctx.game(np.stack([run.selections[k].mask for k in ks]))
+    run.train_values = {k: float(v) for k, v in zip(ks, values)}
+    return run
