@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from headspex.curves.run import METHODS, SWEEP
-from headspex.prune.cli import _Help, _commit, _model_args, _versions
+from headspex.prune.cli import _Help, _commit, _model_args, _versions, guarded
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,17 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        from headspex.engine.lock import DirectoryLock
+    return guarded(_locked, args)
 
-        with DirectoryLock(args.out, wait=args.wait):
-            return _run(args)
-    except KeyboardInterrupt:
-        print(f"interrupted; rerun the same command to resume from {args.out}", file=sys.stderr)
-        return 130
-    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+
+def _locked(args: argparse.Namespace) -> int:
+    from headspex.engine.lock import DirectoryLock
+
+    with DirectoryLock(args.out, wait=args.wait):
+        return _run(args)
 
 
 def _config(args: argparse.Namespace, layers: Any, seed: int) -> Any:

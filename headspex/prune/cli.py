@@ -99,8 +99,13 @@ def _run_args(g: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return guarded(_run, args)
+
+
+def guarded(run: Any, args: argparse.Namespace) -> int:
+    """``run(args)``, with one line and exit status 2 for a user error and 130 (resume hint) on Ctrl-C."""
     try:
-        return _run(args)
+        return run(args)
     except KeyboardInterrupt:
         print(f"interrupted; rerun the same command to resume from {args.out}", file=sys.stderr)
         return 130
