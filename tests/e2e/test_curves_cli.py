@@ -39,7 +39,8 @@ def test_whole_model_curve_resumes_and_exports(embedded, tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "loaded from" in again.stdout
     report = json.loads((out / "export.json").read_text())
-    assert report["max_abs_logit_diff"] <= 1e-5
+    assert report["max_abs_logit_diff"] <= 2e-3  # float32 rounding; float64 agrees to 1e-5 (test_export_embedded)
+    assert report["accuracy_pruned"] == report["accuracy_masked"]
     assert report["parameters_pruned"] < report["parameters_unpruned"]
     assert (ckpt / "config.json").is_file()
 

@@ -1,0 +1,20 @@
+"""Export a pruned checkpoint with the removed heads physically deleted.
+
+    summary = headspex.export.export_pruned(model, keep, "pruned/")   # keep: [n_layers, n_heads] 0/1
+    pruned = headspex.load_model("pruned/")                            # or AutoModelForCausalLM
+                                                                       #   .from_pretrained(..., trust_remote_code=True)
+
+:mod:`~headspex.export.checkpoint` writes it, :mod:`~headspex.export.modeling` holds the model classes
+(copied into every checkpoint), :mod:`~headspex.export.loading` reads it back and
+:mod:`~headspex.export.latency` measures size and speed. Importing this package imports no torch.
+"""
+
+from headspex._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ExportSummary": "headspex.export.checkpoint", "export_pruned": "headspex.export.checkpoint",
+    "keep_mask_from": "headspex.export.checkpoint", "load_pruned_hf": "headspex.export.loading",
+    "read_marker": "headspex.export.loading", "count_parameters": "headspex.export.latency",
+    "measure_latency": "headspex.export.latency", "compare_latency": "headspex.export.latency",
+    "PrunedLlamaConfig": "headspex.export.modeling", "PrunedLlamaForCausalLM": "headspex.export.modeling",
+})

@@ -1,0 +1,101 @@
+"""Load a checkpoint written by :func:`headspex.export_pruned` back: the Hugging Face model, and a
+:class:`headspex.LoadedModel` around it for ``headspex.load_model(path)``.
+
+A pruned model has no TransformerLens bridge and no fast-path weights (its layers have different head
+counts); :class:`PrunedBridge` stands in for the bridge so clean forward passes and clean evaluation
+work, while head ablation raises a ValueError saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import nullcontext
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+import torch
+
+from headspex.engine.models import PRUNED_MARKER, LoadedModel
+from headspex.export.modeling import PRUNED_MODEL_TYPE, PrunedLlamaForCausalLM
+
+MARKER_FORMAT = "headspex-pruned/1"
+
+
+def read_marker(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``headspex_pruned.json`` of a pruned checkpoint; ValueError when missing or malformed."""
+    marker = Path(path) / PRUNED_MARKER
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not a pruned checkpoint written by headspex.export_pruned: {e}") from e
+    if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT or "kept_heads" not in data:
+        raise ValueError(f"{marker} is not a {MARKER_FORMAT} marker")
+    return data
+
+
+def load_pruned_hf(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
+    """(PrunedLlamaForCausalLM, tokenizer or None) from a checkpoint written by :func:`export_pruned`."""
+    from transformers import AutoTokenizer
+
+    read_marker(path)
+    hf = PrunedLlamaForCausalLM.from_pretrained(str(path), dtype=dtype)
+    has_tok = (Path(path) / "tokenizer_config.json").is_file()  # config= spares AutoConfig (and its remote-code prompt)
+    tok = AutoTokenizer.from_pretrained(str(path), config=hf.config) if has_tok else None
+    return hf.eval(), tok
+
+
+NO_ABLATION = ("this model is a pruned checkpoint written by headspex.export_pruned: its removed heads are "
+               "deleted and its layers have different head counts, so head ablation (masks, hooks, head "
+               "means) is not supported on it; ablate heads on the original model instead")
+
+
+class PrunedBridge:
+    """Stands in for the TransformerLens bridge of a pruned model: plain forward passes only.
+
+    ``bridge(ids, attention_mask=...)`` and ``run_with_hooks`` / ``hooks`` without hooks give logits
+    [batch, pos, vocab], so clean evaluation (``evaluate_clean``) works; any hook, or any other bridge
+    feature, raises a ValueError saying why.
+    """
+
+    def __init__(self, hf_model: Any) -> None:
+        c = hf_model.config
+        self.hf_model = hf_model
+        self.cfg = SimpleNamespace(n_layers=c.num_hidden_layers, n_heads=c.num_attention_heads, d_head=c.head_dim,
+                                   d_model=c.hidden_size, n_key_value_heads=c.num_key_value_heads)
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **_: Any) -> torch.Tensor:
+        return self.hf_model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    def run_with_hooks(self, input_ids: torch.Tensor, fwd_hooks: Sequence = (), attention_mask: torch.Tensor | None = None,
+                       **kwargs: Any) -> torch.Tensor:
+        if fwd_hooks or kwargs.get("bwd_hooks"):
+            raise ValueError(NO_ABLATION)
+        return self(input_ids, attention_mask=attention_mask)
+
+    def hooks(self, fwd_hooks: Sequence = (), **kwargs: Any) -> Any:
+        if fwd_hooks or kwargs.get("bwd_hooks"):
+            raise ValueError(NO_ABLATION)
+        return nullcontext(self)
+
+    def eval(self) -> "PrunedBridge":
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ValueError(f"{NO_ABLATION} (bridge.{name} does not exist here)")
+
+
+def wrap_pruned(hf_model: Any, tokenizer: Any, *, name: str, device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    """A :class:`LoadedModel` for a pruned model (no fast-path weights, a :class:`PrunedBridge`).
+
+    ``n_heads`` is the original number of query heads per layer (heads keep their original indices).
+    """
+    if getattr(hf_model.config, "model_type", None) != PRUNED_MODEL_TYPE:
+        raise ValueError(f"expected a {PRUNED_MODEL_TYPE} model; got {getattr(hf_model.config, 'model_type', None)!r}")
+    c = hf_model.config
+    return LoadedModel(name=name, hf_model=hf_model, bridge=PrunedBridge(hf_model), tokenizer=tokenizer,
+                       n_layers=int(c.num_hidden_layers), n_heads=int(c.num_attention_heads), d_head=int(c.head_dim),
+                       dtype=dtype, device=device, architecture=type(hf_model).__name__, weights=None)
