@@ -5,7 +5,8 @@ Two backends compute the same thing:
 * ``"fast"`` (Llama-family models): the plain-PyTorch forward of :mod:`headspex.fast_forward`. The
   residual stream entering the first analysed layer does not depend on the mask, so it is computed
   once per question and only the later layers run per mask; the last layer runs on the last position
-  only; only the answer tokens' logits are computed.
+  only; only the answer tokens' logits are computed. When the prompts share leading tokens (few-shot
+  exemplars, a chat template), those run once per mask (:mod:`headspex.engine.prefix_cache`).
 * ``"bridge"`` (any model): the TransformerLens bridge with :class:`hooks.HeadAblation` hooks, full
   forward, full logits.
 
@@ -15,7 +16,7 @@ Both pack (mask, question) pairs into one batch (mask-major) and back off on out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ import torch
 from hooks import HeadAblation, tokenize_left_padded
 
 from headspex.engine import fast_forward as ff
+from headspex.engine.prefix_cache import PrefixCache, left_pad, plan_prefix_length
 from headspex.players import Player
 
 BACKENDS = ("auto", "fast", "bridge")
@@ -56,11 +58,16 @@ class MaskEvaluator:
         ablation: "zero" or "mean"; means [n_layers, n_heads, d_head] for "mean".
         max_batch_tokens: tokens per forward pass (masks x questions x positions); None picks one
             from free memory. Halved automatically on out-of-memory.
+        prefix_cache: when the prompts share leading tokens (few-shot exemplars, a chat template), run
+            them once per mask and only each question's own tokens per (mask, question) (fast backend,
+            :mod:`headspex.engine.prefix_cache`). None (default): when it saves enough; True: always
+            (an error if the prompts share no token); False: never.
     """
 
     def __init__(self, model: Any, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor, *,
                  players: Sequence[Player], ablation: str = "zero", means: torch.Tensor | None = None,
-                 backend: str = "auto", max_batch_tokens: int | None = None) -> None:
+                 backend: str = "auto", max_batch_tokens: int | None = None,
+                 prefix_cache: bool | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
         if backend == "fast" and model.weights is None:
@@ -73,14 +80,19 @@ class MaskEvaluator:
         self.n_questions = len(prompts)
         self.start_layer = min(layer for layer, _ in self.players)
         self.max_batch_tokens = max_batch_tokens or auto_batch_tokens(model, max(len(p) for p in prompts))
-        self.chunks = self._chunk_questions(prompts, choice_ids, answers)
+        ids = [list(model.tokenizer(p)["input_ids"]) for p in prompts]
+        self.prefix: PrefixCache | None = self._plan_prefix(ids, choice_ids, answers, prefix_cache)
+        # the chunks that run: whole prompts, or the questions' own tokens behind the cached prefix
+        self.chunks = self._chunk_questions(prompts, ids, choice_ids, answers) if self.prefix is None else self.prefix.chunks
 
     @property
     def tokens_per_mask(self) -> int:
-        return sum(c.n_tokens for c in self.chunks)
+        return self.prefix.tokens_per_mask if self.prefix is not None else sum(c.n_tokens for c in self.chunks)
 
     def masks_per_step(self) -> int:
-        """How many masks fit in one forward pass when all questions ride along."""
+        """How many masks fit in one forward pass when all questions ride along (with the prefix cache: the
+        prefix once and every question's own tokens). Wider passes, one chunk at a time, measured slower on
+        CPU (benchmarks/fulldepth.py: activations leave the cache)."""
         return max(1, self.max_batch_tokens // max(1, self.tokens_per_mask))
 
     @torch.inference_mode()
@@ -88,9 +100,12 @@ class MaskEvaluator:
         """Answer-choice logits at the last position, [n_masks, n_questions, n_choices] float32, questions
         in their original order. One forward pass per question chunk (no batching by memory: few masks)."""
         masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
+        if self.prefix is not None:
+            blocks = self._cached_logits(masks_t)
+        else:
+            blocks = [(chunk, self._chunk_logits(chunk, masks_t)) for chunk in self.chunks]
         out = None
-        for chunk in self.chunks:
-            logits = self._chunk_logits(chunk, masks_t)
+        for chunk, logits in blocks:
             if out is None:
                 out = logits.new_empty(len(masks_t), self.n_questions, logits.shape[-1])
             out[:, chunk.index] = logits
@@ -103,52 +118,94 @@ class MaskEvaluator:
 
         masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
         totals: dict[str, torch.Tensor] = {}
-        for chunk in self.chunks:
-            start = 0
-            while start < len(masks_t):
-                step = max(1, self.max_batch_tokens // chunk.n_tokens)
-                sub = masks_t[start:start + step]
-                try:
-                    logits = self._chunk_logits(chunk, sub)  # [m, n_q, n_choices]
-                except (torch.OutOfMemoryError, MemoryError):
-                    if self.max_batch_tokens <= chunk.n_tokens:
-                        raise
-                    self.max_batch_tokens //= 2
-                    continue
-                per_q = per_question_scores(logits, chunk.answers)
-                for name, val in per_q.items():
-                    part = val.double().sum(-1)
-                    prev = totals.setdefault(name, torch.zeros(len(masks_t), dtype=torch.float64))
-                    prev[start:start + len(sub)] += part
-                start += len(sub)
+        blocks = self._blocks_cached(masks_t) if self.prefix is not None else self._blocks_plain(masks_t)
+        for start, chunk, logits in blocks:  # logits [m, n_q, n_choices] for masks start..start+m-1
+            for name, val in per_question_scores(logits, chunk.answers).items():
+                prev = totals.setdefault(name, torch.zeros(len(masks_t), dtype=torch.float64))
+                prev[start:start + len(logits)] += val.double().sum(-1)
         return {name: (t / self.n_questions).numpy() for name, t in totals.items()}
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _chunk_questions(self, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor) -> list[QuestionChunk]:
-        tok = self.model.tokenizer
-        lengths = [len(tok(p)["input_ids"]) for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
-        chunks, current = [], []
-        for i in order:  # a chunk holds prompts of one length (no padding) unless that leaves it tiny
-            longer = bool(current) and lengths[i] > lengths[current[0]]
-            if current and ((len(current) + 1) * lengths[i] > self.max_batch_tokens
-                            or (longer and len(current) >= MIN_CHUNK_QUESTIONS)):
-                chunks.append(current)
-                current = []
-            current.append(i)
-        chunks.append(current)
-        out = []
-        for idx in chunks:
-            ids, am = tokenize_left_padded(tok, [prompts[i] for i in idx], self.model.device)
+    def _blocks_plain(self, masks: torch.Tensor) -> Iterator[tuple[int, QuestionChunk, torch.Tensor]]:
+        """(first mask, chunk, logits [m, n_q, n_choices]): chunk by chunk, masks in batches that fit."""
+        for chunk in self.chunks:
+            start = 0
+            while start < len(masks):
+                sub = masks[start:start + max(1, self.max_batch_tokens // chunk.n_tokens)]
+                try:
+                    logits = self._chunk_logits(chunk, sub)
+                except (torch.OutOfMemoryError, MemoryError):
+                    if not self._halve_batch(chunk.n_tokens):
+                        raise
+                    continue
+                yield start, chunk, logits
+                start += len(sub)
+
+    def _blocks_cached(self, masks: torch.Tensor) -> Iterator[tuple[int, QuestionChunk, torch.Tensor]]:
+        """As :meth:`_blocks_plain` with the prefix cache: per batch of masks, the prefix once, then every chunk."""
+        start = 0
+        while start < len(masks):
+            sub = masks[start:start + self.prefix.masks_per_pass(self.max_batch_tokens)]
+            try:
+                blocks = self._cached_logits(sub)
+            except (torch.OutOfMemoryError, MemoryError):
+                if not self._halve_batch(max([self.prefix.n_prefix] + [c.n_tokens for c in self.chunks])):
+                    raise
+                continue
+            for chunk, logits in blocks:
+                yield start, chunk, logits
+            start += len(sub)
+
+    def _halve_batch(self, needed: int) -> bool:
+        """After an out-of-memory error: halve the tokens per pass; False when one mask already needs them all."""
+        if self.max_batch_tokens <= needed:
+            return False
+        self.max_batch_tokens //= 2
+        return True
+
+    def _ablation(self, rows: torch.Tensor) -> HeadAblation:
+        return HeadAblation(rows, n_layers=self.model.n_layers, n_heads=self.model.n_heads, players=self.players,
+                            mode=self.ablation, means=self.means)
+
+    def _plan_prefix(self, ids: list[list[int]], choice_ids: torch.Tensor, answers: torch.Tensor,
+                     mode: bool | None) -> PrefixCache | None:
+        """The prefix cache over the questions' own tokens, or None when it is off or does not pay."""
+        if self.backend != "fast":
+            if mode:
+                raise ValueError("prefix_cache=True needs the fast backend (a Llama-family model)")
+            return None
+        n = plan_prefix_length(ids, mode)
+        if n == 0:
+            return None
+        own = [x[n:] for x in ids]
+        pad = self.model.tokenizer.pad_token_id
+        chunks = []
+        for idx in group_by_length([len(x) for x in own], self.max_batch_tokens):
+            sub, am = left_pad([own[i] for i in idx], 0 if pad is None else pad, self.model.device)
             sel = torch.tensor(idx)
-            out.append(QuestionChunk(sel, ids, am, choice_ids[sel].to(self.model.device), answers[sel]))
+            chunks.append(QuestionChunk(sel, sub, am, choice_ids[sel].to(self.model.device), answers[sel]))
+        return PrefixCache(self.model, torch.tensor(ids[0][:n]), chunks, self.start_layer)
+
+    def _cached_logits(self, masks: torch.Tensor) -> list[tuple[QuestionChunk, torch.Tensor]]:
+        """[(chunk, logits [m, n_q, n_choices])] for every suffix chunk, the prefix run once for the m masks."""
+        kv = self.prefix.prefix_kv(self._ablation(masks))
+        return [(chunk, self.prefix.chunk_logits(chunk, kv, self._ablation(masks.repeat_interleave(len(chunk.index), 0)),
+                                                 len(masks)))
+                for chunk in self.chunks]
+
+    def _chunk_questions(self, prompts: Sequence[str], ids: list[list[int]], choice_ids: torch.Tensor,
+                         answers: torch.Tensor) -> list[QuestionChunk]:
+        out = []
+        for idx in group_by_length([len(x) for x in ids], self.max_batch_tokens):
+            tokens, am = tokenize_left_padded(self.model.tokenizer, [prompts[i] for i in idx], self.model.device)
+            sel = torch.tensor(idx)
+            out.append(QuestionChunk(sel, tokens, am, choice_ids[sel].to(self.model.device), answers[sel]))
         return out
 
     def _chunk_logits(self, chunk: QuestionChunk, masks: torch.Tensor) -> torch.Tensor:
         m, n_q = len(masks), len(chunk.index)
-        ablation = HeadAblation(masks.repeat_interleave(n_q, dim=0), n_layers=self.model.n_layers,
-                                n_heads=self.model.n_heads, players=self.players, mode=self.ablation, means=self.means)
+        ablation = self._ablation(masks.repeat_interleave(n_q, dim=0))
         if self.backend == "fast":
             return self._fast_logits(chunk, ablation, m)
         ids, am = chunk.input_ids.repeat(m, 1), chunk.attention_mask.repeat(m, 1)
@@ -164,6 +221,23 @@ class MaskEvaluator:
         h = chunk.prefix.repeat(m, 1, 1)
         h = ff.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
         return ff.answer_logits(w, h[:, -1], chunk.choice_ids)
+
+
+def group_by_length(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
+    """Question indices in chunks of one length (no padding) unless that leaves a chunk tiny, each chunk's
+    padded tokens within ``max_batch_tokens``; shortest first."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longer = bool(current) and lengths[i] > lengths[current[0]]
+        if current and ((len(current) + 1) * lengths[i] > max_batch_tokens
+                        or (longer and len(current) >= MIN_CHUNK_QUESTIONS)):
+            chunks.append(current)
+            current = []
+        current.append(i)
+    chunks.append(current)
+    return chunks
 
 
 def auto_batch_tokens(model: Any, max_len: int) -> int:

@@ -14,7 +14,7 @@ per-query-head input of the output projection, through :meth:`hooks.HeadAblation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -93,6 +93,15 @@ class Prepared:
     cos: torch.Tensor  # [batch, pos, d_head]
     sin: torch.Tensor
     allowed: torch.Tensor  # bool [batch, 1, pos, pos]: causal, non-pad keys, and the diagonal
+    _signed_sin: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
+
+    def signed_sin(self) -> torch.Tensor:
+        """sin with its first half negated [batch, pos, d_head]: the rotary embedding of x is
+        x * cos + roll(x, d_head / 2) * signed_sin (the same products as HF's rotate_half, bit for bit)."""
+        if self._signed_sin is None:
+            half = self.sin.shape[-1] // 2
+            self._signed_sin = torch.cat([-self.sin[..., :half], self.sin[..., half:]], dim=-1)
+        return self._signed_sin
 
     def repeat(self, n: int) -> "Prepared":
         """The same state for ``n`` stacked copies of the batch (copy-major)."""
@@ -152,26 +161,46 @@ def _rms(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     return weight * xf.to(dtype)
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
 def _layer(w: LlamaWeights, lw: LayerWeights, layer: int, h: torch.Tensor, prep: Prepared,
            head_fn: HeadFn | None, last_only: bool) -> torch.Tensor:
-    b, p, _ = h.shape
     x = _rms(h, lw.ln1, w.eps)
-    xq = x[:, -1:] if last_only else x
-    pq = xq.shape[1]
-    q = F.linear(xq, lw.q, lw.q_bias).view(b, pq, w.n_heads, w.d_head).transpose(1, 2)
-    k = F.linear(x, lw.k, lw.k_bias).view(b, p, w.n_kv_heads, w.d_head).transpose(1, 2)
-    v = F.linear(x, lw.v, lw.v_bias).view(b, p, w.n_kv_heads, w.d_head).transpose(1, 2)
-    cos, sin = prep.cos[:, None], prep.sin[:, None]
-    cq, sq = (cos[:, :, -1:], sin[:, :, -1:]) if last_only else (cos, sin)
-    q = q * cq + _rotate_half(q) * sq
-    k = k * cos + _rotate_half(k) * sin
+    q, k, v = project_qkv(w, lw, x, prep, last_only=last_only)
     allowed = prep.allowed[:, :, -1:] if last_only else prep.allowed
     z = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, enable_gqa=w.n_kv_heads != w.n_heads)
+    return finish_layer(w, lw, layer, h, z, head_fn, last_only)
+
+
+def project_qkv(w: LlamaWeights, lw: LayerWeights, x: torch.Tensor, prep: Prepared, *,
+                last_only: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rotated queries and keys, and values, of the normed residual x [b, pos, d_model].
+
+    Returns q [b, n_heads, pq, d_head] (pq = 1 with ``last_only``, else pos), k and v
+    [b, n_kv_heads, pos, d_head]; rotary tables from ``prep`` (batch b or 1).
+    """
+    b, p, _ = x.shape
+    nq, nkv, dh = w.n_heads, w.n_kv_heads, w.d_head
+    cos, sin = prep.cos[:, :, None], prep.signed_sin()[:, :, None]  # [b|1, pos, 1, d_head]
+    xq = x[:, -1:] if last_only else x
+    cq, sq = (cos[:, -1:], sin[:, -1:]) if last_only else (cos, sin)
+    q = _rope(F.linear(xq, lw.q, lw.q_bias).view(b, xq.shape[1], nq, dh), cq, sq)
+    k = _rope(F.linear(x, lw.k, lw.k_bias).view(b, p, nkv, dh), cos, sin)
+    v = F.linear(x, lw.v, lw.v_bias).view(b, p, nkv, dh)
+    return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+
+
+def _rope(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+    """Rotary embedding of x [b, pos, heads, d_head]; cos, signed_sin broadcast as [b|1, pos, 1, d_head]."""
+    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * signed_sin
+
+
+def finish_layer(w: LlamaWeights, lw: LayerWeights, layer: int, h: torch.Tensor, z: torch.Tensor,
+                 head_fn: HeadFn | None, last_only: bool) -> torch.Tensor:
+    """The rest of a layer after attention: head edit, output projection, residual, MLP.
+
+    h: the layer's input [b, pos, d_model]; z: attention output [b, n_heads, pq, d_head].
+    Returns [b, pq, d_model] (pq = 1 with ``last_only``).
+    """
+    b, pq = z.shape[0], z.shape[2]
     z = z.transpose(1, 2)  # [b, pq, n_heads, d_head]: the hook_z site
     if head_fn is not None:
         z = head_fn(z, layer)

