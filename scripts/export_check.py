@@ -27,6 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from headspex.export.reference import masked_logits  # noqa: E402
+
 
 def random_keep_mask(n_layers: int, n_heads: int, n_kv: int, keep: float, seed: int, *,
                      whole_layer: int, kv_group: tuple[int, int]) -> np.ndarray:
@@ -41,29 +43,6 @@ def random_keep_mask(n_layers: int, n_heads: int, n_kv: int, keep: float, seed: 
     mask = np.zeros(n_layers * n_heads, dtype=np.int64)
     mask[rng.choice(free, size=int(round(keep * n_layers * n_heads)), replace=False)] = 1
     return mask.reshape(n_layers, n_heads)
-
-
-@torch.no_grad()
-def masked_logits(hf_model, keep: np.ndarray, ids: torch.Tensor, am: torch.Tensor, *, ablation: str = "zero",
-                  means: torch.Tensor | None = None) -> torch.Tensor:
-    """Logits [batch, pos, vocab] of ``hf_model`` with the heads keep == 0 ablated at o_proj's input."""
-    keep_t = torch.as_tensor(keep).bool()
-
-    def pre_hook(layer: int):
-        def edit(module, args):
-            z = args[0].reshape(*args[0].shape[:-1], keep_t.shape[1], -1).clone()
-            for h in torch.nonzero(~keep_t[layer]).flatten().tolist():
-                z[..., h, :] = 0.0 if ablation == "zero" else means[layer, h].to(z.dtype)
-            return (z.reshape(args[0].shape),)
-        return edit
-
-    handles = [layer.self_attn.o_proj.register_forward_pre_hook(pre_hook(i))
-               for i, layer in enumerate(hf_model.model.layers)]
-    try:
-        return hf_model(input_ids=ids, attention_mask=am).logits.float()
-    finally:
-        for h in handles:
-            h.remove()
 
 
 @torch.no_grad()

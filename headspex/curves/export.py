@@ -33,7 +33,7 @@ def export_selection(result: Any, model: Any, task: Any, method: str, keep: floa
     selection = _selection(result, method, keep)
     ablation = ablation or result.config.ablation
     with MaskGame(model, task, result.players, split="test", ablation=ablation) as game:
-        masked = game._job.evaluator().choice_logits(selection.mask[None])[0]  # [n_test, n_choices]
+        masked = game.choice_logits(selection.mask[None])[0]  # [n_test, n_choices]
         means = game.head_means
     grid = np.ones((model.n_layers, model.n_heads), dtype=np.uint8)
     for (layer, head), kept in zip(result.players, selection.mask):

@@ -105,13 +105,15 @@ class MaskGame:
         other.metric = check_choice(metric, "metric", METRIC_NAMES)
         return other
 
+    def choice_logits(self, masks: Any) -> torch.Tensor:
+        """Answer-choice logits, not stored: [n_masks, n_questions, n_choices] float32 in the split's order."""
+        return self._job.evaluator().choice_logits(check_masks(masks, n_players=self.n_players, min_rows=1))
+
     def per_question(self, masks: Any) -> dict[str, np.ndarray]:
         """Per-question scores, not stored: {metric: [n_masks, n_questions]} in the split's order."""
         from tasks import per_question_scores
 
-        masks = check_masks(masks, n_players=self.n_players, min_rows=1)
-        logits = self._job.evaluator().choice_logits(masks)
-        per_q = per_question_scores(logits, self.task.answers(self.split))
+        per_q = per_question_scores(self.choice_logits(masks), self.task.answers(self.split))
         return {name: per_q[name].double().numpy() for name in METRIC_NAMES}
 
     def evaluated(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -23,7 +23,7 @@ from headspex.engine.models import _embedded_smollm2_checkpoint, _load_hf, load_
 from headspex.export.checkpoint import export_pruned
 from headspex.export.latency import count_parameters
 from hooks import compute_head_means, tokenize_left_padded
-from tests.integration.test_export import masked_logits
+from headspex.export.reference import masked_logits
 
 WHOLE_LAYER, KV_GROUP = 15, (3, 1)  # layer 15 loses all heads; layer 3 loses KV group 1 (heads 3-5)
 

@@ -13,6 +13,7 @@ import torch
 from headspex.engine.models import PRUNED_MARKER, load_model, wrap_hf_model
 from headspex.export.checkpoint import export_pruned
 from headspex.export.latency import compare_latency, count_parameters, measure_latency
+from headspex.export.reference import masked_logits
 from tests.conftest import word_tokenizer
 
 N_LAYERS, N_HEADS, N_KV, D_HEAD, D_MODEL = 4, 6, 2, 16, 96
@@ -57,30 +58,6 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
     for row, n in enumerate([9, 5, 2, 7]):
         am[row, : 9 - n], ids[row, : 9 - n] = 0, 1
     return ids, am
-
-
-@torch.no_grad()
-def masked_logits(hf_model, keep, ids, am, *, ablation="zero", means=None) -> torch.Tensor:
-    """The original model with removed heads ablated at o_proj's input (the hook_z site), by forward
-    pre-hooks on each o_proj: [batch, pos, vocab]."""
-    keep = torch.as_tensor(np.asarray(keep)).bool()
-    n_heads = keep.shape[1]
-
-    def pre_hook(layer):
-        def edit(module, args):
-            z = args[0].reshape(*args[0].shape[:-1], n_heads, -1).clone()
-            for h in torch.nonzero(~keep[layer]).flatten().tolist():
-                z[..., h, :] = 0.0 if ablation == "zero" else means[layer, h].to(z.dtype)
-            return (z.reshape(args[0].shape),)
-        return edit
-
-    handles = [layer.self_attn.o_proj.register_forward_pre_hook(pre_hook(i))
-               for i, layer in enumerate(hf_model.model.layers)]
-    try:
-        return hf_model(input_ids=ids, attention_mask=am).logits.float()
-    finally:
-        for h in handles:
-            h.remove()
 
 
 @pytest.fixture(scope="module")
