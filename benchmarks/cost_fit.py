@@ -93,6 +93,7 @@ class StudyCost:
     lengths: list[int]  # tokens per question (padded as the engine batches them)
     token_layers: float  # over the whole study
     flops: float
+    range_flops: list[float] = field(default_factory=list)  # per range
     predictions_s: dict[str, float] = field(default_factory=dict)  # how -> seconds
 
 
@@ -103,8 +104,8 @@ def study_cost(cfg: Any, model: str, ranges: Sequence[Sequence[int]], lengths: S
     runs = [n - min(r) for r in ranges]
     labels = [f"{min(r) + 1}-{max(r) + 1}" for r in ranges]
     tl = sum(token_layers(lengths, k) for k in runs) * n_masks
-    fl = sum(mask_flops(cfg, lengths, k, n_choices) for k in runs) * n_masks
-    return StudyCost(model, n, labels, runs, n_masks, [int(x) for x in lengths], tl, fl)
+    per_range = [mask_flops(cfg, lengths, k, n_choices) * n_masks for k in runs]
+    return StudyCost(model, n, labels, runs, n_masks, [int(x) for x in lengths], tl, sum(per_range), per_range)
 
 
 def predict(cost: StudyCost, *, seconds_per_token_layer: float | None, flops_per_second: float,

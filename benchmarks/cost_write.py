@@ -37,17 +37,19 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Cost model of mask evaluation", "",
         f"`{result['command']}` at commit `{result['commit']}`, {result['time']}; {result['machine']}, "
-        f"{result['dtype']}, matmul peak {result['matmul_tflops']:.2f} TFLOP/s measured in the same run.", "",
-        "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | max abs relative residual |",
-        "|---|---|---|---|---|---|",
+        f"{result['dtype']}, matmul peak {result['matmul_tflops']:.2f} TFLOP/s (best of measurements before and "
+        "after the timings).", "",
+        "Per model, least squares of the measured seconds on [1, token-layers] and on [1, FLOPs] (the intercept: "
+        "seconds per call); residuals of the FLOP fit.", "",
+        "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | largest residual | median relative residual |",
+        "|---|---|---|---|---|---|---|",
     ]
     for f in result["fits"]:
-        rel = max(abs(x) for x in f["flop_fit"]["relative_residuals"])
         lines.append(f"| {f['model']} | {f['seconds_per_token_layer']:.3e} | {f['token_layer_fit']['r2']:.3f} | "
-                     f"{f['flops_per_second'] / 1e12:.3f} | {f['flop_fit']['r2']:.3f} | {rel:.0%} |")
+                     f"{f['flops_per_second'] / 1e12:.3f} | {f['flop_fit']['r2']:.3f} | {_residuals(f['flop_fit'])} |")
     pooled = result["pooled_flop_fit"]
-    lines += [f"| pooled (FLOPs) | | | {1 / pooled['coef'][1] / 1e12:.3f} | {pooled['r2']:.3f} | "
-              f"{max(abs(x) for x in pooled['relative_residuals']):.0%} |", ""]
+    lines += [f"| pooled (FLOPs) | | | {1 / pooled['coef'][1] / 1e12:.3f} | {pooled['r2']:.3f} | {_residuals(pooled)} |",
+              ""]
     for spec, why in result["skipped"].items():
         lines.append(f"Skipped {spec}: {why}")
     lines += [
@@ -59,8 +61,18 @@ def markdown(result: dict[str, Any]) -> str:
         "| where | predicted time |", "|---|---|",
     ]
     lines += [f"| {how} | {_duration(s)} |" for how, s in cost["predictions_s"].items()]
+    share = ", ".join(f"{r} {f / cost['flops']:.0%}" for r, f in zip(cost["ranges"], cost.get("range_flops", [])))
+    if share:
+        lines += ["", f"Share of the work per range (the layers from the range's first layer up run per mask): {share}."]
     lines += ["", assumptions(result), ""]
     return "\n".join(lines)
+
+
+def _residuals(fit: dict[str, Any]) -> str:
+    """'largest |residual| in seconds | median |relative residual|' of a fit."""
+    res = sorted(abs(x) for x in fit["residuals"])
+    rel = sorted(abs(x) for x in fit["relative_residuals"])
+    return f"{res[-1]:.3f} s | {rel[len(rel) // 2]:.0%}"
 
 
 def _duration(seconds: float) -> str:

@@ -160,7 +160,8 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
     print(f"clean model, {dtype} vs float32: answers differ on {clean:.1%} of {n_q} questions", file=out)
     return {"model": s.fp32.name, "task": s.task.name, "split": split, "n_questions": n_q, "dtype": dtype,
             "device": str(s.fp32.device), "device_name": _device_name(s.fp32.device), "n_fast_masks": n_fast,
-            "n_naive_masks": n_naive, "n_hf_masks": n_hf, "repeats": repeats, "hf_max_batch_tokens": s.peer_budget, "threads": threads,
+            "n_naive_masks": n_naive, "n_hf_masks": n_hf, "repeats": repeats, "hf_max_batch_tokens": s.peer_budget,
+            "threads": threads,
             "matmul_tflops": s.peak, "clean_answers_differ": clean, "ranges": [asdict(r) for r in results]}
 
 
@@ -208,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="mask and task seed (default: 0)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON (with command, commit and time)")
     a = p.parse_args(args)
-    if a.repeats < 1 or a.masks < 1 or a.naive_masks < 1 or a.naive_masks > a.masks or (a.hf_masks is not None and not 1 <= a.hf_masks <= a.masks):
+    hf_ok = a.hf_masks is None or 1 <= a.hf_masks <= a.masks
+    if a.repeats < 1 or a.masks < 1 or not 1 <= a.naive_masks <= a.masks or not hf_ok:
         p.error("need --repeats >= 1, 1 <= --naive-masks <= --masks and 1 <= --hf-masks <= --masks")
     if a.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA device is visible to PyTorch here")

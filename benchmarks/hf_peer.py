@@ -56,8 +56,8 @@ def load_peer(spec: str, *, dtype: torch.dtype, device: str | torch.device) -> H
     hf = hf.to(dev).eval()
     cfg = hf.config
     n_heads = int(cfg.num_attention_heads)
-    return HFPeer(hf, tok, int(cfg.num_hidden_layers), n_heads, int(getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads),
-                  dev, dtype)
+    d_head = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads)
+    return HFPeer(hf, tok, int(cfg.num_hidden_layers), n_heads, d_head, dev, dtype)
 
 
 def _load_hf_copy(spec: str, dtype: torch.dtype) -> tuple[Any, Any]:

