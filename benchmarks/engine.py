@@ -105,6 +105,14 @@ def _best(fn: Any, device: torch.device, repeats: int) -> tuple[Any, float]:
     return runs[-1][0], min(t for _, t in runs)
 
 
+def _all_scores(model: Any, task: Any, masks: np.ndarray, players: list, split: str) -> dict[str, np.ndarray]:
+    """Every metric of every mask from one pass (for the agreement figures, not timed)."""
+    from headspex.engine.game import MaskGame
+
+    with MaskGame(model, task, players, split=split, progress=False) as game:
+        return game.scores(masks)
+
+
 def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: int, seed: int,
                 hf32: np.ndarray, repeats: int = 1) -> RangeResult:
     """Time and compare the three paths on one range; ``hf32``: the float32 peer's values on the naive masks.
@@ -120,9 +128,8 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
                                         max_batch_tokens=s.peer_budget), dev, repeats)
     evaluate_masks(s.fast_model, s.task, masks[:1], **kw)  # warm-up: tokenisation and allocator
     fast, t_fast = _best(lambda: evaluate_masks(s.fast_model, s.task, masks, **kw), dev, repeats)
-    fast32_all = evaluate_masks(s.fp32, s.task, masks, **kw) if s.low != torch.float32 else fast
-    acc32 = evaluate_masks(s.fp32, s.task, masks, **{**kw, "metric": "accuracy"})
-    acc_low = evaluate_masks(s.fast_model, s.task, masks, **{**kw, "metric": "accuracy"})
+    all32, all_low = (_all_scores(m, s.task, masks, players, s.split) for m in (s.fp32, s.fast_model))
+    fast32_all, acc32, acc_low = all32["logprob"], all32["accuracy"], all_low["accuracy"]
     naive_qps, hf_qps, fast_qps = n_naive * n_q / t_naive, n_hf * n_q / t_hf, n_fast * n_q / t_fast
     tflops = flops_per_mask(s.fp32, s.task, s.split, min(layers)) * n_fast / t_fast / 1e12
     return RangeResult(

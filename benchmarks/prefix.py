@@ -1,9 +1,9 @@
 """``python -m benchmarks.prefix``: 5-shot MMLU with and without the shared-prefix cache, side by side.
 
-The MMLU task of :mod:`tasks` draws each question's exemplars separately (seeded per question), so its
-prompts share only the subject header (~15-27 tokens; the automatic choice leaves the cache off there).
-The benchmark therefore uses the classic fixed-exemplar 5-shot layout: every question of the split gets
-the exemplars of the split's first question (all from the train split), then its own block. It prints
+It loads MMLU with ``exemplars="shared"`` (the original protocol: one seeded set of exemplars from the
+train split before every question; see :mod:`tasks.exemplars`), so every prompt starts with the same
+exemplar block. (With the default per-question exemplars the prompts share only the subject header,
+~15-27 tokens, and the automatic choice leaves the cache off.) It scores the test split. It prints
 one JSON object: for each layer range, seconds per mask on the plain fast path and with the prefix
 cache (best of ``--repeats`` alternating rounds, after a warm-up that also builds the once-per-evaluator
 caches), the speed-up, and the float32 agreement of the two paths (max |logprob value difference| and
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -31,29 +30,13 @@ from headspex.engine.sampling import sample_masks
 from headspex.players import format_layer_range, layer_players, parse_layer_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOT_END = re.compile(r"Answer: [ABCD]\n\n")
 
 
-def shared_shot_task(task: Any, split: str) -> Any:
-    """The task with every ``split`` question behind the exemplars of the split's first question."""
-    import tasks
-
-    def cut(prompt: str) -> tuple[str, str]:
-        ends = list(SHOT_END.finditer(prompt))
-        if not ends:
-            raise ValueError("the task's prompts have no few-shot exemplars (load it with n_shots > 0)")
-        return prompt[:ends[-1].end()], prompt[ends[-1].end():]
-
-    questions = task.split(split)
-    shots = cut(questions[0].prompt)[0]
-    shared = tuple(tasks.Question(shots + cut(q.prompt)[1], q.choices, q.answer, q.id) for q in questions)
-    return tasks.Task(task.name + ":shared-shots", shared, (), {**task.info, "exemplar_policy": "shared (benchmark)"})
-
-
-def build(model: Any, task: Any, players: list, cache: bool) -> MaskEvaluator:
-    qs = task.split("train")
-    return MaskEvaluator(model, [q.prompt for q in qs], task.choice_token_ids(model.tokenizer, "train"),
-                         task.answers("train"), players=players, prefix_cache=cache)
+def build(model: Any, task: Any, players: list, cache: bool | None) -> MaskEvaluator:
+    """An evaluator of the test split; ``cache``: the prefix cache on, off, or None (the automatic choice)."""
+    qs = task.split("test")
+    return MaskEvaluator(model, [q.prompt for q in qs], task.choice_token_ids(model.tokenizer, "test"),
+                         task.answers("test"), players=players, prefix_cache=cache)
 
 
 def time_pair(plain: MaskEvaluator, cached: MaskEvaluator, masks: np.ndarray, repeats: int) -> dict[str, float]:
@@ -91,16 +74,18 @@ def run(*, subject: str, n_shots: int, n_questions: int, ranges: str, n_masks: i
 
     low = load_model("smollm2", dtype=torch.bfloat16)
     fp32 = load_model("smollm2", dtype=torch.float32)
-    base = tasks.load(f"mmlu:{subject}", n_shots=n_shots, tokenizer=low.tokenizer, seed=seed, n_test=n_questions)
+    kw = dict(n_shots=n_shots, tokenizer=low.tokenizer, seed=seed, n_test=n_questions)
+    per_question = tasks.load(f"mmlu:{subject}", **kw)
+    task = tasks.load(f"mmlu:{subject}", **kw, exemplars="shared")
     tok = low.tokenizer
-    own_ids = [tok(q.prompt)["input_ids"] for q in base.test]
-    task = shared_shot_task(base, "test")
-    ids = [tok(q.prompt)["input_ids"] for q in task.train]
+    own_ids = [tok(q.prompt)["input_ids"] for q in per_question.test]
+    ids = [tok(q.prompt)["input_ids"] for q in task.test]
     n_prefix = common_prefix_length(ids)
+    auto = build(low, task, layer_players([low.n_layers - 1], low.n_heads), None).prefix is not None
     out: dict[str, Any] = {
         "model": low.name, "dtype": "bfloat16", "threads": torch.get_num_threads(),
         "task": {"name": f"mmlu:{subject}", "n_shots": n_shots, "split": "test", "n_questions": len(ids),
-                 "exemplars": "shared: those of the split's first question, for every question",
+                 "exemplars": task.info["exemplar_policy"], "prefix_cache_chosen_automatically": auto,
                  "prompt_tokens_mean": float(np.mean([len(x) for x in ids])), "prompt_tokens_max": max(len(x) for x in ids),
                  "prefix_tokens": n_prefix, "token_saving": token_saving([len(x) for x in ids], n_prefix),
                  "per_question_exemplars_common_prefix": common_prefix_length(own_ids)},

@@ -16,12 +16,14 @@ Importing this package reads no data; `load` does.
 """
 
 from .base import Question, Task
+from .exemplars import EXEMPLAR_POLICIES
 from .jsonl import load_jsonl
 from .registry import describe, list_tasks, load
 from .scoring import METRICS, mean_scores, per_question_scores
 from .sources import TaskSourceError
 
 __all__ = [
+    "EXEMPLAR_POLICIES",
     "METRICS",
     "Question",
     "Task",

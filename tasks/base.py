@@ -22,6 +22,7 @@ class LoadOptions:
     n_train: int | None = None
     n_test: int | None = None
     source: str = "auto"
+    exemplars: str = "per-question"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import LoadOptions, Question, Task
-from .splits import SPLIT_METHOD, check_int, pick_exemplars, resolve_sizes, split_ids
+from .exemplars import plan_exemplars
+from .splits import SPLIT_METHOD, check_int, resolve_sizes, split_ids
 
 __all__ = ["Fact", "build_fact_task", "tokenizer_name"]
 
@@ -97,7 +98,9 @@ def build_fact_task(
     ids = [f.id for f, _ in usable]
     n_tr, n_te = resolve_sizes(len(usable), opts.n_train, opts.n_test)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
-    train_ids = [ids[i] for i in train_idx]
+    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars)
+    kept = set(plan.train_ids)
+    train_idx = [i for i in train_idx if ids[i] in kept]
     by_id = {f.id: f for f, _ in usable}
     exemplars: dict[str, list[str]] = {}
 
@@ -105,7 +108,7 @@ def build_fact_task(
         fact, distractors = usable[i]
         prefix = ""
         if n_shots:
-            shots = pick_exemplars(fact.id, train_ids, n_shots, seed)
+            shots = plan.shots_of(fact.id)
             exemplars[fact.id] = shots
             prefix = "".join(
                 shot_template.format(subject=by_id[s].subject, answer=by_id[s].answer) + "\n" for s in shots
@@ -124,7 +127,7 @@ def build_fact_task(
     meta = _fact_info(name, info, seed, n_shots, template, shot_template, n_choices, tokenizer,
                       (len(usable), len(train), len(test)), dropped)
     if n_shots:
-        meta["exemplars"] = exemplars
+        meta.update(plan.info(opts.exemplars), exemplars=exemplars)
     return Task(name=name, train=train, test=test, info=meta)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .prepared import build_question_task
+from .exemplars import check_exemplars
 from .sources import check_source
 from .splits import check_int, resolve_sizes
 
@@ -137,6 +138,7 @@ def load_jsonl(
     n_shots: int = 0,
     n_train: int | None = None,
     n_test: int | None = None,
+    exemplars: str = "per-question",
 ) -> Task:
     """Load a JSONL question file as a Task (see the module docstring for the format).
 
@@ -145,4 +147,5 @@ def load_jsonl(
     """
     check_int("seed", seed)
     check_int("n_shots", n_shots)
-    return load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto"))
+    check_exemplars(exemplars)
+    return load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto", exemplars))

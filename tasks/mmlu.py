@@ -26,7 +26,8 @@ from .sources import (
     mmlu_offline_path,
     package_version,
 )
-from .splits import SPLIT_METHOD, check_int, pick_exemplars, resolve_sizes, split_ids
+from .exemplars import plan_exemplars
+from .splits import SPLIT_METHOD, check_int, resolve_sizes, split_ids
 
 __all__ = ["HUB_DATASET", "MMLU_SUBJECTS", "MmluRow", "load_mmlu", "rows_from_hub", "rows_from_jsonl"]
 
@@ -184,13 +185,16 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
     ids = [r.id for r in rows]
     n_tr, n_te = resolve_sizes(len(rows), opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
-    train_ids = [ids[i] for i in train_idx]
+    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars,
+                          group_of=lambda i: by_id[i].subject)
+    kept = set(plan.train_ids)
+    train_idx = [i for i in train_idx if ids[i] in kept]
     exemplars: dict[str, list[str]] = {}
 
     def question(row: MmluRow) -> Question:
         prompt = HEADER.format(subject=row.subject.replace("_", " "))
         if n_shots:
-            shots = pick_exemplars(row.id, train_ids, n_shots, seed, group_of=lambda i: by_id[i].subject)
+            shots = plan.shots_of(row.id)
             exemplars[row.id] = shots
             prompt += "".join(f"{_block(by_id[s])} {LETTERS[by_id[s].answer]}\n\n" for s in shots)
         return Question(prompt=prompt + _block(row), choices=CHOICES, answer=row.answer, id=row.id)
@@ -205,7 +209,6 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
         "n_shots": n_shots,
         "prompt_template": HEADER + "{question}\nA. {a}\nB. {b}\nC. {c}\nD. {d}\nAnswer:",
         "shot_template": "{question}\nA. {a}\nB. {b}\nC. {c}\nD. {d}\nAnswer: {letter}\n\n" if n_shots else None,
-        "exemplar_policy": "seeded per question from the train split, same subject first" if n_shots else None,
         "n_choices": 4,
         "tokenizer": tokenizer_name(tokenizer),
         "split": {"n_items": len(rows), "n_train": len(train), "n_test": len(test), "defaults": defaults,
@@ -214,7 +217,8 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
         "n_dropped": len(dropped),
     }
     if n_shots:
-        info["exemplars"] = exemplars
+        info.update(plan.info(opts.exemplars), exemplars=exemplars)
+        info["exemplar_policy"] += " (same subject first)"
     task = Task(name=name, train=train, test=test, info=info)
     if tokenizer is not None:
         task.choice_token_ids(tokenizer, "all")  # " A".." D" must be four different first tokens

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .base import LoadOptions, Question, Task
-from .splits import SPLIT_METHOD, check_int, pick_exemplars, split_ids
+from .exemplars import plan_exemplars
+from .splits import SPLIT_METHOD, check_int, split_ids
 
 __all__ = ["build_question_task", "require_words", "single_token_words"]
 
@@ -73,14 +74,17 @@ def build_question_task(
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
     train_idx, test_idx = split_ids(ids, seed, n_train, n_test)
-    train_ids = [ids[i] for i in train_idx]
+    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars,
+                          group_of=group_of)
+    kept = set(plan.train_ids)
+    train_idx = [i for i in train_idx if ids[i] in kept]
     by_id = {q.id: q for q in questions}
     exemplars: dict[str, list[str]] = {}
 
     def with_shots(q: Question) -> Question:
         if not n_shots:
             return q
-        shots = pick_exemplars(q.id, train_ids, n_shots, seed, group_of=group_of)
+        shots = plan.shots_of(q.id)
         exemplars[q.id] = shots
         prefix = "".join(by_id[s].prompt + by_id[s].answer_text + shot_suffix + "\n" for s in shots)
         return Question(prompt=prefix + q.prompt, choices=q.choices, answer=q.answer, id=q.id)
@@ -102,5 +106,5 @@ def build_question_task(
         },
     )
     if n_shots:
-        meta["exemplars"] = exemplars
+        meta.update(plan.info(opts.exemplars), exemplars=exemplars)
     return Task(name=name, train=train, test=test, info=meta)

@@ -16,6 +16,7 @@ from .induction import load_induction
 from .ioi import load_ioi
 from .jsonl import load_jsonl_task
 from .mmlu import MMLU_SUBJECTS, load_mmlu
+from .exemplars import check_exemplars
 from .sources import check_source
 from .splits import check_int
 
@@ -83,6 +84,7 @@ def load(
     n_train: int | None = None,
     n_test: int | None = None,
     source: str = "auto",
+    exemplars: str = "per-question",
 ) -> Task:
     """Load a task by name (see `list_tasks()`) or JSONL file path, with a seeded train/test split.
 
@@ -102,10 +104,15 @@ def load(
     source:    "auto" (offline package / Debian file when installed, else the Hugging Face hub copy
                unless HF_HUB_OFFLINE is set), "offline", or "hub" (MMLU only). A missing source
                raises TaskSourceError naming the install command.
+    exemplars: "per-question" (each question its own seeded exemplars) or "shared" (one seeded set before
+               every question of a subject/task, as in the original MMLU protocol; those train questions
+               leave the train split). Shared exemplars make every prompt start with the same tokens, which
+               the engine then computes once per mask (see `tasks.exemplars`).
     Everything used is recorded in `task.info`.
     """
     loader, _ = _lookup(name)
     check_int("seed", seed)
     check_int("n_shots", n_shots)
     check_source(source)
-    return loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source))
+    check_exemplars(exemplars)
+    return loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source, exemplars))

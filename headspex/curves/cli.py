@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from headspex.curves.run import METHODS, SWEEP
-from headspex.prune.cli import _Help, _commit, _model_args, _versions, guarded
+from headspex.prune.cli import _Help, _commit, _model_args, _versions, guarded, load_task
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +78,6 @@ def _config(args: argparse.Namespace, layers: Any, seed: int) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import tasks
     from headspex.curves.report import title_of, write_outputs
     from headspex.curves.run import run_curves
     from headspex.engine.models import load_model
@@ -93,8 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
     if len(ranges) != 1:
         raise ValueError(f"--layers must name one game (join ranges with '+', e.g. 1-10+21-30); got {args.layers!r}")
-    task = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=args.n_train or None,
-                      n_test=args.n_test or None)
+    task = load_task(args, model.tokenizer)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     test_model = test_model_for(model, args.test_dtype)

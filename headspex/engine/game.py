@@ -184,7 +184,8 @@ def run_identity(model: Any, task: Any, split: str, players: Sequence[tuple[int,
         "dtype": str(model.dtype).replace("torch.", ""),
         "task": task.name,
         "task_options": {k: task.info.get(k) for k in ("seed", "n_shots", "source")}
-        | ({"sha256": task.info["sha256"]} if "sha256" in task.info else {}),  # a user's file: its content
+        | ({"sha256": task.info["sha256"]} if "sha256" in task.info else {})  # a user's file: its content
+        | ({"exemplars": "shared"} if "shared_exemplars" in task.info else {}),  # same ids, other prompts
         "split": split,
         "questions_sha1": hashlib.sha1(ids.encode()).hexdigest(),
         "n_questions": len(task.split(split)),

@@ -52,6 +52,18 @@ def _model_args(g: Any) -> None:
                    help="training questions (default: 32, sized for a 2-core CPU; 0 = the task's whole split)")
     g.add_argument("--n-test", type=int, default=80,
                    help="test questions (default: 80, sized for a 2-core CPU; 0 = the task's whole split)")
+    g.add_argument("--n-shots", type=int, default=0, help="few-shot exemplars per prompt, from the train split (default: 0)")
+    g.add_argument("--exemplars", choices=["per-question", "shared"], default="per-question",
+                   help="per-question: each prompt its own exemplars; shared: one set before every prompt (the "
+                        "original MMLU protocol; the engine then computes the shared block once per mask)")
+
+
+def load_task(args: argparse.Namespace, tokenizer: Any) -> Any:
+    """The task the model-and-task options name, split with --seed."""
+    import tasks
+
+    return tasks.load(args.task, seed=args.seed, tokenizer=tokenizer, n_train=args.n_train or None,
+                      n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars)
 
 
 def _protocol_args(g: Any) -> None:
@@ -139,8 +151,7 @@ def _run_locked(args: argparse.Namespace) -> int:
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
-    task = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=args.n_train or None,
-                      n_test=args.n_test or None)
+    task = load_task(args, model.tokenizer)
     executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
                              ray_address=None if args.ray in (None, "local") else args.ray)
     out = Path(args.out)

