@@ -44,6 +44,12 @@ def matmul_tflops(dtype: torch.dtype, n: int | None = None, repeats: int = 5, de
     return 2 * n**3 / best / 1e12
 
 
+def peak_tflops(dtype: torch.dtype, device: str | torch.device = "cpu") -> float:
+    """The machine's matmul rate: best over square sizes (1024-4096 on CPU, 4096-16384 on GPU), 10 repeats each."""
+    sizes = (4096, 8192, 16384) if torch.device(device).type == "cuda" else (1024, 2048, 4096)
+    return max(matmul_tflops(dtype, n=n, repeats=10, device=device) for n in sizes)
+
+
 def flops_per_mask(model: Any, task: Any, split: str, start_layer: int) -> float:
     """Matrix-multiply FLOPs the fast path spends per mask: layers start.. on every token (the last
     layer on the last position only), attention scores, and answer-token logits."""

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from benchmarks.common import matmul_tflops, provenance, timed
+from benchmarks.common import peak_tflops, provenance, timed
 from benchmarks.cost_fit import LinearFit, fit_linear, mask_flops, padded_lengths, predict, study_cost, token_layers
 from benchmarks.cost_write import write_outputs
 
@@ -180,12 +180,6 @@ def run(models: Sequence[str], *, lengths: Sequence[int], depths: Sequence[int],
             "models": configs, "skipped": skipped, "samples": [asdict(s) for s in samples],
             "fits": [asdict(f) for f in fits], "pooled_flop_fit": asdict(pooled),
             "study": price_study(fits, pooled, peak, machine)}
-
-
-def peak_tflops(dtype: torch.dtype, device: str) -> float:
-    """The machine's matmul rate: best over square sizes (1024-4096 on CPU, 4096-16384 on GPU), 10 repeats each."""
-    sizes = (4096, 8192, 16384) if device == "cuda" else (1024, 2048, 4096)
-    return max(matmul_tflops(dtype, n=n, repeats=10, device=device) for n in sizes)
 
 
 def _ints(text: str) -> list[int]:

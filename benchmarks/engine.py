@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from benchmarks.common import flops_per_mask, matmul_tflops, naive_values, provenance, timed  # noqa: F401 (re-exported)
+from benchmarks.common import flops_per_mask, matmul_tflops, naive_values, peak_tflops, provenance, timed  # noqa: F401
 from benchmarks.hf_peer import HFPeer, load_peer, peer_values
 from headspex.engine.evaluate import evaluate_masks
 from headspex.engine.models import load_model
@@ -84,7 +84,7 @@ def _setup(model_name: str, task_name: str, dtype: str, split: str, seed: int, d
     task = tasks.load(task_name, tokenizer=fp32.tokenizer, seed=seed)
     peer = load_peer(model_name, dtype=torch.float32, device=device)  # float32 for the agreement check first
     budget = auto_batch_tokens(fast_model, max(len(q.prompt) for q in task.split(split)))  # the engine's rule
-    return Setup(fp32, fast_model, peer, task, split, low, matmul_tflops(low, device=device), budget)
+    return Setup(fp32, fast_model, peer, task, split, low, peak_tflops(low, device), budget)
 
 
 def _peer_fp32(s: Setup, ranges: list[list[int]], n_fast: int, n_naive: int, seed: int) -> list[np.ndarray]:
@@ -99,10 +99,14 @@ def _peer_fp32(s: Setup, ranges: list[list[int]], n_fast: int, n_naive: int, see
     return out
 
 
-def _best(fn: Any, device: torch.device, repeats: int) -> tuple[Any, float]:
-    """(fn(), its shortest time over ``repeats`` runs)."""
-    runs = [timed(fn, device) for _ in range(repeats)]
-    return runs[-1][0], min(t for _, t in runs)
+def _alternating(a: Any, b: Any, device: torch.device, repeats: int) -> tuple[tuple[Any, float], tuple[Any, float]]:
+    """((a(), its shortest time), (b(), its shortest time)) over ``repeats`` rounds of a then b: the two
+    see the same machine state (load, allocator) in turn."""
+    runs_a, runs_b = [], []
+    for _ in range(repeats):
+        runs_a.append(timed(a, device))
+        runs_b.append(timed(b, device))
+    return ((runs_a[-1][0], min(t for _, t in runs_a)), (runs_b[-1][0], min(t for _, t in runs_b)))
 
 
 def _all_scores(model: Any, task: Any, masks: np.ndarray, players: list, split: str) -> dict[str, np.ndarray]:
@@ -116,7 +120,7 @@ def _all_scores(model: Any, task: Any, masks: np.ndarray, players: list, split: 
 def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: int, seed: int,
                 hf32: np.ndarray, repeats: int = 1) -> RangeResult:
     """Time and compare the three paths on one range; ``hf32``: the float32 peer's values on the naive masks.
-    The peer and the engine are timed ``repeats`` times each (best kept)."""
+    The peer and the engine are timed in ``repeats`` alternating rounds (best kept)."""
     players = layer_players(layers, s.fp32.n_heads)
     masks = sample_masks(n_fast, len(players), seed=seed)
     kw = dict(players=players, metric="logprob", split=s.split, progress=False)
@@ -124,10 +128,10 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
     naive, t_naive = timed(lambda: naive_values(s.fp32, s.task, masks[:n_naive], players, s.split), dev)
     fast32 = evaluate_masks(s.fp32, s.task, masks[:n_naive], **kw)
     peer_values(s.peer, s.task, masks[:1], players, split=s.split, max_batch_tokens=s.peer_budget)  # warm-up
-    _, t_hf = _best(lambda: peer_values(s.peer, s.task, masks[:n_hf], players, split=s.split,
-                                        max_batch_tokens=s.peer_budget), dev, repeats)
     evaluate_masks(s.fast_model, s.task, masks[:1], **kw)  # warm-up: tokenisation and allocator
-    fast, t_fast = _best(lambda: evaluate_masks(s.fast_model, s.task, masks, **kw), dev, repeats)
+    (_, t_hf), (fast, t_fast) = _alternating(
+        lambda: peer_values(s.peer, s.task, masks[:n_hf], players, split=s.split, max_batch_tokens=s.peer_budget),
+        lambda: evaluate_masks(s.fast_model, s.task, masks, **kw), dev, repeats)
     all32, all_low = (_all_scores(m, s.task, masks, players, s.split) for m in (s.fp32, s.fast_model))
     fast32_all, acc32, acc_low = all32["logprob"], all32["accuracy"], all_low["accuracy"]
     naive_qps, hf_qps, fast_qps = n_naive * n_q / t_naive, n_hf * n_q / t_hf, n_fast * n_q / t_fast
@@ -164,6 +168,11 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
               f"{r.hf_fp32_max_abs_diff:.1e}  {dtype}: mean|d| {r.lowp_mean_abs_diff:.4f}, accuracy differs on "
               f"{r.lowp_accuracy_differs:.0%} of masks (mean |d| {r.lowp_accuracy_mean_abs_diff:.4f})", file=out)
     clean = _clean_agreement(s.fp32, s.fast_model, s.task, split)
+    s.peak = max(s.peak, peak_tflops(s.low, device))  # measured again after the timings: the best of both
+    for r in results:
+        r.roofline_fraction = r.fast_tflops / s.peak
+    print(f"matmul peak, best of before and after: {s.peak:.3f} TFLOP/s; share reached: "
+          + ", ".join(f"{r.layers} {r.roofline_fraction:.1%}" for r in results), file=out)
     print(f"clean model, {dtype} vs float32: answers differ on {clean:.1%} of {n_q} questions", file=out)
     return {"model": s.fp32.name, "task": s.task.name, "split": split, "n_questions": n_q, "dtype": dtype,
             "device": str(s.fp32.device), "device_name": _device_name(s.fp32.device), "n_fast_masks": n_fast,
