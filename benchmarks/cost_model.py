@@ -14,6 +14,7 @@ range costs, per mask, the layers from its first layer to the end. Figures go to
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from dataclasses import asdict, dataclass
@@ -29,6 +30,7 @@ from benchmarks.cost_write import write_outputs
 
 DEFAULT_MODELS = "random:smollm2,random:llama-3.2-1b,random:llama-3.1-8b@4"
 STUDY_TASK, STUDY_MODEL, STUDY_MASKS = "mmlu:high_school_us_history", "llama-3.1-8b", 2000
+STUDY_RANGES = "1-3,14-16,30-32"  # the paper's literal ranges (1-based, inclusive)
 WORDS = ("the of and to in is was for on that with as by at from his her an which were are this be had not they "
          "war state states nation president congress government people new american united colonies law act "
          "power party policy movement north south west british french trade century during after").split()
@@ -134,7 +136,7 @@ def price_study(fits: Sequence[ModelFit], pooled: LinearFit, peak: float, machin
 
     cfg = random_config(STUDY_MODEL)
     raw, counted_by = study_lengths()
-    ranges = parse_layer_ranges("initial,middle,final", cfg.num_hidden_layers, cfg.num_attention_heads)
+    ranges = parse_layer_ranges(STUDY_RANGES, cfg.num_hidden_layers, cfg.num_attention_heads)
     cost = study_cost(cfg, "Llama-3.1-8B-Instruct", ranges, padded_lengths(raw), STUDY_MASKS)
     own = next((f for f in fits if f.model.split(":", 1)[-1].split("@")[0] in (STUDY_MODEL, "llama")
                 and f.flops_per_second > 0 and f.seconds_per_token_layer > 0), None)
@@ -182,6 +184,15 @@ def run(models: Sequence[str], *, lengths: Sequence[int], depths: Sequence[int],
             "study": price_study(fits, pooled, peak, machine)}
 
 
+def reprice(path: Path) -> dict[str, Any]:
+    """A stored cost_model.json with the study priced again from its stored fits (no timing runs)."""
+    stored = json.loads(Path(path).read_text())
+    fits = [ModelFit(f["model"], f["seconds_per_token_layer"], LinearFit(**f["token_layer_fit"]),
+                     f["flops_per_second"], LinearFit(**f["flop_fit"])) for f in stored["fits"]]
+    study = price_study(fits, LinearFit(**stored["pooled_flop_fit"]), stored["matmul_tflops"], stored["machine"])
+    return {**stored, "study": study}
+
+
 def _ints(text: str) -> list[int]:
     try:
         vals = [int(x) for x in text.split(",") if x.strip()]
@@ -205,7 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--out", default="results/benchmarks",
                    help="folder for cost_model.json and .md (default: results/benchmarks)")
+    p.add_argument("--reprice", metavar="JSON", help="price the study again from a stored cost_model.json's fits "
+                   "(no timings); writes to --out")
     a = p.parse_args(argv)
+    if a.reprice:
+        result = reprice(Path(a.reprice))
+        result["repriced"] = provenance(["--cost-model", *(sys.argv[1:] if argv is None else argv)])
+        print(write_outputs(result, Path(a.out)))
+        return 0
     if min(a.masks, a.questions, a.repeats) < 1:
         p.error("--masks, --questions and --repeats must be >= 1")
     if a.device == "cuda" and not torch.cuda.is_available():

@@ -44,6 +44,10 @@ def markdown(result: dict[str, Any]) -> str:
         "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | largest residual | median relative residual |",
         "|---|---|---|---|---|---|---|",
     ]
+    if "repriced" in result:
+        rp = result["repriced"]
+        lines[-1:-1] = [f"The study was priced again from the stored fits by `{rp['command']}` at commit "
+                        f"`{rp['commit']}`, {rp['time']}.", ""]
     for f in result["fits"]:
         lines.append(f"| {f['model']} | {f['seconds_per_token_layer']:.3e} | {f['token_layer_fit']['r2']:.3f} | "
                      f"{f['flops_per_second'] / 1e12:.3f} | {f['flop_fit']['r2']:.3f} | {_residuals(f['flop_fit'])} |")

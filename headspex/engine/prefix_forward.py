@@ -11,7 +11,7 @@ tokens sit at rotary positions ``P + index among the real suffix tokens``, exact
 same tokens have in the unsplit prompt, so the values equal :func:`fast_forward.run_layers` on the
 whole prompts (up to summation order).
 
-Nothing here edits a tensor in place: gradients flow through ``head_fn`` as in ``run_layers``.
+No input tensor is edited in place: gradients flow through ``head_fn`` as in ``run_layers``.
 """
 
 from __future__ import annotations

