@@ -42,8 +42,12 @@ mkdir -p "$SITE"
 export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
 while read -r spec; do
   [ -n "$spec" ] || continue
-  name=${spec%%==*}
-  if "$PY" -c "import importlib.metadata as m, sys; m.version(sys.argv[1])" "$name" 2>/dev/null; then
+  # skip what is installed at this version or newer; an older copy is shadowed by the wheel in .gpu_site/
+  if "$PY" -c "
+import importlib.metadata as m, sys
+from packaging.version import Version
+name, want = sys.argv[1].split('==')
+sys.exit(0 if Version(m.version(name)) >= Version(want) else 1)" "$spec" 2>/dev/null; then
     continue
   fi
   "$PY" -m pip install -q --no-index --find-links "$WHEELS" --no-deps --target "$SITE" "$spec" \

