@@ -147,8 +147,8 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
 
 
 def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str = DEFAULT_RANGES,
-        n_fast: int = 64, n_naive: int = 4, n_hf: int | None = None, dtype: str = "bfloat16", split: str = "train",
-        seed: int = 0, device: str = "cpu", repeats: int = 1, out: Any = sys.stdout) -> dict:
+        n_fast: int = 32, n_naive: int = 4, n_hf: int | None = None, dtype: str = "bfloat16", split: str = "train",
+        seed: int = 0, device: str = "cpu", repeats: int = 3, out: Any = sys.stdout) -> dict:
     """Run the benchmark; returns the JSON-able result (also printed as a table to ``out``)."""
     s = _setup(model_name, task_name, dtype, split, seed, device)
     n_hf = n_hf or n_fast
@@ -214,13 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--task", default="capitals", help="task name (default: capitals)")
     p.add_argument("--layers", default=DEFAULT_RANGES,
                    help=f"1-based inclusive ranges or presets, 'all' = the whole model (default: {DEFAULT_RANGES})")
-    p.add_argument("--masks", type=int, default=64, help="masks timed on the fast path (default: 64)")
+    p.add_argument("--masks", type=int, default=32, help="masks timed on the fast path (default: 32)")
     p.add_argument("--naive-masks", type=int, default=4, help="masks timed on the naive path (default: 4)")
     p.add_argument("--hf-masks", type=int, default=None, help="masks timed on the Hugging Face peer (default: --masks)")
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32", "float16"],
                    help="dtype of the fast path and the peer (default: bfloat16)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device (default: cpu)")
-    p.add_argument("--repeats", type=int, default=1, help="timings of the peer and the engine, best kept (default: 1)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="alternating timing rounds of the peer and the engine, best kept (default: 3)")
     p.add_argument("--split", default="train", help="task split (default: train)")
     p.add_argument("--seed", type=int, default=0, help="mask and task seed (default: 0)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON (with command, commit and time)")
