@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -44,6 +45,14 @@ def matmul_tflops(dtype: torch.dtype, n: int | None = None, repeats: int = 5, de
     return 2 * n**3 / best / 1e12
 
 
+def emit_json(result: dict[str, Any], path: str | None) -> None:
+    """Print ``result`` as indented JSON, and write it to ``path`` too when given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        Path(path).write_text(text + "\n")
+
+
 def peak_tflops(dtype: torch.dtype, device: str | torch.device = "cpu") -> float:
     """The machine's matmul rate: best over square sizes (1024-4096 on CPU, 4096-16384 on GPU), 10 repeats each."""
     sizes = (4096, 8192, 16384) if torch.device(device).type == "cuda" else (1024, 2048, 4096)
@@ -75,8 +84,9 @@ def naive_values(model: Any, task: Any, masks: np.ndarray, players: Sequence[tup
     return np.array(out)
 
 
-def provenance(argv: Sequence[str] | None = None) -> dict[str, str]:
-    """The command line, the checkout's commit (``+dirty`` with uncommitted changes) and the time (UTC)."""
+def provenance(argv: Sequence[str] | None = None, module: str = "headspex.bench") -> dict[str, str]:
+    """The command line (``python -m MODULE ARGV``), the checkout's commit (``+dirty`` with uncommitted
+    changes) and the time (UTC)."""
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -87,5 +97,5 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, str]:
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += "+dirty"
     args = list(sys.argv[1:] if argv is None else argv)
-    return {"command": " ".join(["python -m headspex.bench", *args]), "commit": commit,
+    return {"command": " ".join([f"python -m {module}", *args]), "commit": commit,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

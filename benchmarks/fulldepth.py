@@ -15,7 +15,6 @@ fraction of this machine's bf16 matrix-multiply rate measured in the same run (F
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -154,7 +153,7 @@ def fp32_agreement(old_cls: type, task: Any, players: list, masks: np.ndarray) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from benchmarks.prefix import provenance
+    from benchmarks.common import emit_json, provenance
 
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m benchmarks.fulldepth", description=__doc__.split("\n")[0])
@@ -172,12 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     caps = [int(c) for c in a.caps.split(",")]
-    result = provenance("benchmarks.fulldepth", argv) | run(n_questions=a.questions, n_masks=a.masks, caps=caps, repeats=a.repeats,
-                                    before=a.before, n_check=a.check_masks, profile=a.profile, seed=a.seed)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.json:
-        Path(a.json).write_text(text + "\n")
+    result = provenance(argv, module="benchmarks.fulldepth") | run(
+        n_questions=a.questions, n_masks=a.masks, caps=caps, repeats=a.repeats, before=a.before,
+        n_check=a.check_masks, profile=a.profile, seed=a.seed)
+    emit_json(result, a.json)
     return 0
 
 

@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from benchmarks.common import emit_json, provenance
 from headspex.engine.evaluator import MaskEvaluator
 from headspex.engine.models import load_model
 from headspex.engine.prefix_cache import common_prefix_length, token_saving
 from headspex.engine.sampling import sample_masks
 from headspex.players import format_layer_range, layer_players, parse_layer_ranges
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(model: Any, task: Any, players: list, cache: bool | None) -> MaskEvaluator:
@@ -101,16 +99,6 @@ def run(*, subject: str, n_shots: int, n_questions: int, ranges: str, n_masks: i
     return out
 
 
-def provenance(module: str, argv: Sequence[str]) -> dict[str, Any]:
-    """The command line, the commit (and whether tracked files differ from it) and the time."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    return {"command": f"python -m {module} " + " ".join(argv), "commit": git("rev-parse", "HEAD"),
-            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m benchmarks.prefix", description=__doc__.split("\n")[0])
@@ -127,12 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    result = provenance("benchmarks.prefix", argv) | run(subject=a.subject, n_shots=a.shots, n_questions=a.questions, ranges=a.layers,
-                                    n_masks=a.masks, n_check=a.check_masks, repeats=a.repeats, seed=a.seed)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.json:
-        Path(a.json).write_text(text + "\n")
+    result = provenance(argv, module="benchmarks.prefix") | run(
+        subject=a.subject, n_shots=a.shots, n_questions=a.questions, ranges=a.layers, n_masks=a.masks,
+        n_check=a.check_masks, repeats=a.repeats, seed=a.seed)
+    emit_json(result, a.json)
     return 0
 
 
