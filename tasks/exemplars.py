@@ -35,47 +35,51 @@ def check_exemplars(policy: object) -> str:
 
 @dataclass(frozen=True)
 class ExemplarPlan:
-    """The exemplars of every question and the train ids that remain questions.
+    """The exemplars of every question and the train questions that remain questions.
 
+    policy:    one of EXEMPLAR_POLICIES
     shots_of:  question id -> exemplar ids (in prompt order)
-    train_ids: the train split's ids that stay train questions (all of them, per question; all but the
+    train_idx: the train split's indices that stay train questions (all of them, per question; all but the
                shared exemplars, shared)
     shared:    group -> its shared exemplar ids ("" is the group when the loader has none); empty per question
     """
 
+    policy: str
     shots_of: Callable[[str], list[str]]
-    train_ids: list[str]
+    train_idx: list[int]
     shared: dict[str, list[str]] = field(default_factory=dict)
 
-    def info(self, policy: str) -> dict[str, object]:
+    def info(self) -> dict[str, object]:
         """What ``task.info`` records about the exemplars."""
-        if policy == "shared":
+        if self.policy == "shared":
             return {"exemplar_policy": "shared: one seeded set per group, removed from the train split",
                     "shared_exemplars": self.shared}
         return {"exemplar_policy": "seeded per question from the train split"}
 
 
-def plan_exemplars(question_ids: Sequence[str], train_ids: Sequence[str], n_shots: int, seed: int, *,
+def plan_exemplars(ids: Sequence[str], train_idx: Sequence[int], n_shots: int, seed: int, *,
                    policy: str = "per-question", group_of: Callable[[str], str] | None = None) -> ExemplarPlan:
-    """The exemplar plan for a task whose questions are ``question_ids`` (train and test).
+    """The exemplar plan for a task whose items are ``ids`` (train and test), ``train_idx`` indexing its
+    train split.
 
     With ``group_of``, exemplars of a question's own group come first (others fill in only if the group
     has too few train questions); shared sets are drawn once per group.
     """
     check_exemplars(policy)
-    train = list(train_ids)
+    train = [ids[i] for i in train_idx]
     if not n_shots:
-        return ExemplarPlan(lambda _qid: [], train)
+        return ExemplarPlan(policy, lambda _qid: [], list(train_idx))
     if policy == "per-question":
-        return ExemplarPlan(lambda qid: pick_exemplars(qid, train, n_shots, seed, group_of=group_of), train)
+        return ExemplarPlan(policy, lambda qid: pick_exemplars(qid, train, n_shots, seed, group_of=group_of),
+                            list(train_idx))
     key: Callable[[str], str] = group_of or (lambda _qid: "")
-    shared = {g: _shared_set(train, n_shots, seed, g, key) for g in sorted({key(q) for q in question_ids})}
+    shared = {g: _shared_set(train, n_shots, seed, g, key) for g in sorted({key(q) for q in ids})}
     used = {s for shots in shared.values() for s in shots}
-    kept = [i for i in train if i not in used]
+    kept = [i for i in train_idx if ids[i] not in used]
     if not kept:
         raise ValueError(f"exemplars='shared' with n_shots={n_shots} uses all {len(train)} train questions as "
                          "exemplars and leaves none to train on (raise n_train or lower n_shots)")
-    return ExemplarPlan(lambda qid: list(shared[key(qid)]), kept, shared)
+    return ExemplarPlan(policy, lambda qid: list(shared[key(qid)]), kept, shared)
 
 
 def _shared_set(train: list[str], n_shots: int, seed: int, group: str, key: Callable[[str], str]) -> list[str]:

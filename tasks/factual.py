@@ -98,9 +98,8 @@ def build_fact_task(
     ids = [f.id for f, _ in usable]
     n_tr, n_te = resolve_sizes(len(usable), opts.n_train, opts.n_test)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
-    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars)
-    kept = set(plan.train_ids)
-    train_idx = [i for i in train_idx if ids[i] in kept]
+    plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars)
+    train_idx = plan.train_idx
     by_id = {f.id: f for f, _ in usable}
     exemplars: dict[str, list[str]] = {}
 
@@ -127,7 +126,7 @@ def build_fact_task(
     meta = _fact_info(name, info, seed, n_shots, template, shot_template, n_choices, tokenizer,
                       (len(usable), len(train), len(test)), dropped)
     if n_shots:
-        meta.update(plan.info(opts.exemplars), exemplars=exemplars)
+        meta.update(plan.info(), exemplars=exemplars)
     return Task(name=name, train=train, test=test, info=meta)
 
 

@@ -185,10 +185,9 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
     ids = [r.id for r in rows]
     n_tr, n_te = resolve_sizes(len(rows), opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap)
     train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
-    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars,
+    plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars,
                           group_of=lambda i: by_id[i].subject)
-    kept = set(plan.train_ids)
-    train_idx = [i for i in train_idx if ids[i] in kept]
+    train_idx = plan.train_idx
     exemplars: dict[str, list[str]] = {}
 
     def question(row: MmluRow) -> Question:
@@ -217,7 +216,7 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
         "n_dropped": len(dropped),
     }
     if n_shots:
-        info.update(plan.info(opts.exemplars), exemplars=exemplars)
+        info.update(plan.info(), exemplars=exemplars)
         info["exemplar_policy"] += " (same subject first)"
     task = Task(name=name, train=train, test=test, info=info)
     if tokenizer is not None:

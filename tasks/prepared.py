@@ -74,10 +74,8 @@ def build_question_task(
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
     train_idx, test_idx = split_ids(ids, seed, n_train, n_test)
-    plan = plan_exemplars(ids, [ids[i] for i in train_idx], n_shots, seed, policy=opts.exemplars,
-                          group_of=group_of)
-    kept = set(plan.train_ids)
-    train_idx = [i for i in train_idx if ids[i] in kept]
+    plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars, group_of=group_of)
+    train_idx = plan.train_idx
     by_id = {q.id: q for q in questions}
     exemplars: dict[str, list[str]] = {}
 
@@ -106,5 +104,5 @@ def build_question_task(
         },
     )
     if n_shots:
-        meta.update(plan.info(opts.exemplars), exemplars=exemplars)
+        meta.update(plan.info(), exemplars=exemplars)
     return Task(name=name, train=train, test=test, info=meta)

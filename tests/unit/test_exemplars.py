@@ -12,8 +12,8 @@ from tasks.exemplars import plan_exemplars
 
 def test_per_question_plan_keeps_train_and_never_shows_a_question_its_own_answer():
     train = [f"t{i}" for i in range(10)]
-    plan = plan_exemplars(train + ["x0", "x1"], train, 3, seed=0)
-    assert plan.train_ids == train and plan.shared == {}
+    plan = plan_exemplars(train + ["x0", "x1"], range(10), 3, seed=0)
+    assert plan.train_idx == list(range(10)) and plan.shared == {}
     for q in train + ["x0"]:
         shots = plan.shots_of(q)
         assert len(shots) == 3 and q not in shots and set(shots) <= set(train)
@@ -23,16 +23,18 @@ def test_per_question_plan_keeps_train_and_never_shows_a_question_its_own_answer
 def test_shared_plan_gives_one_set_per_group_and_removes_it_from_train():
     group = {f"a{i}": "a" for i in range(6)} | {f"b{i}": "b" for i in range(6)} | {"c0": "c"}
     train = sorted(group)
-    plan = plan_exemplars(train, train, 2, seed=3, policy="shared", group_of=group.get)
+    every = range(len(train))
+    plan = plan_exemplars(train, every, 2, seed=3, policy="shared", group_of=group.get)
+    kept = [train[i] for i in plan.train_idx]
     assert set(plan.shared) == {"a", "b", "c"}
     assert all(group[s] == "a" for s in plan.shared["a"]) and all(group[s] == "b" for s in plan.shared["b"])
     assert "c0" in plan.shared["c"] and len(plan.shared["c"]) == 2  # c has one: filled from the others
     assert all(plan.shots_of(q) == plan.shared[group[q]] for q in train)
     used = {s for shots in plan.shared.values() for s in shots}
-    assert not used & set(plan.train_ids) and set(plan.train_ids) | used == set(train)
-    again = plan_exemplars(train, train, 2, seed=3, policy="shared", group_of=group.get)
+    assert not used & set(kept) and set(kept) | used == set(train)
+    again = plan_exemplars(train, every, 2, seed=3, policy="shared", group_of=group.get)
     assert again.shared == plan.shared  # seeded
-    assert plan_exemplars(train, train, 2, seed=4, policy="shared", group_of=group.get).shared != plan.shared
+    assert plan_exemplars(train, every, 2, seed=4, policy="shared", group_of=group.get).shared != plan.shared
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -43,7 +45,7 @@ def test_shared_plan_gives_one_set_per_group_and_removes_it_from_train():
 def test_bad_exemplar_requests_say_what_was_expected(kwargs, match):
     train = ["a", "b", "c", "d"]
     with pytest.raises(ValueError, match=match):
-        plan_exemplars(train, train, kwargs.get("n", 2), seed=0, policy=kwargs["policy"])
+        plan_exemplars(train, range(4), kwargs.get("n", 2), seed=0, policy=kwargs["policy"])
 
 
 def test_tasks_load_refuses_an_unknown_policy():
