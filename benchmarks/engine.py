@@ -126,7 +126,6 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
     kw = dict(players=players, metric="logprob", split=s.split, progress=False)
     dev, n_q = s.fp32.device, len(s.task.split(s.split))
     naive, t_naive = timed(lambda: naive_values(s.fp32, s.task, masks[:n_naive], players, s.split), dev)
-    fast32 = evaluate_masks(s.fp32, s.task, masks[:n_naive], **kw)
     peer_values(s.peer, s.task, masks[:1], players, split=s.split, max_batch_tokens=s.peer_budget)  # warm-up
     evaluate_masks(s.fast_model, s.task, masks[:1], **kw)  # warm-up: tokenisation and allocator
     (_, t_hf), (fast, t_fast) = _alternating(
@@ -134,6 +133,7 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
         lambda: evaluate_masks(s.fast_model, s.task, masks, **kw), dev, repeats)
     all32, all_low = (_all_scores(m, s.task, masks, players, s.split) for m in (s.fp32, s.fast_model))
     fast32_all, acc32, acc_low = all32["logprob"], all32["accuracy"], all_low["accuracy"]
+    fast32 = fast32_all[:n_naive]  # the engine in float32 on the naive masks
     naive_qps, hf_qps, fast_qps = n_naive * n_q / t_naive, n_hf * n_q / t_hf, n_fast * n_q / t_fast
     tflops = flops_per_mask(s.fp32, s.task, s.split, min(layers)) * n_fast / t_fast / 1e12
     return RangeResult(
