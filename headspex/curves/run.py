@@ -23,6 +23,7 @@ import numpy as np
 from headspex.curves.methods import CURVE_METHODS, DETERMINISTIC, CurveContext, MethodRun
 from headspex.curves.results import CurveResult
 from headspex.engine.game import MaskGame
+from headspex.engine.random_models import refuse_random
 from headspex.engine.sampling import sample_k_masks
 from headspex.players import layer_players
 from headspex.prune.study import clean_scores, test_model_for
@@ -79,8 +80,7 @@ def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | 
                test_model: Any = None, log: Callable[[str], None] = print, progress: bool = False) -> CurveResult:
     """Every method's curve for one seed; with ``out`` values and finished methods are stored and resumed."""
     t0 = time.perf_counter()
-    if getattr(model, "source", None) == "random":
-        raise ValueError(f"{model.name} has random weights (they exist for timing): a pruning curve on it measures nothing")
+    refuse_random(model)
     out_dir = Path(out) if out is not None else None
     test_model = test_model or test_model_for(model, config.test_dtype)
     players = layer_players(config.layers, model.n_heads)

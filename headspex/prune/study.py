@@ -28,6 +28,7 @@ import pandas as pd
 
 from headspex.engine.executors import Executor
 from headspex.engine.game import MaskGame
+from headspex.engine.random_models import refuse_random
 from headspex.players import format_layer_range, layer_players
 from headspex.prune.energy import energy_shares
 from headspex.prune.methods import METHODS, SelectionContext, check_methods
@@ -98,6 +99,7 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     ``test_model``: the model for the test split (default: ``model`` reloaded in ``config.test_dtype``).
     """
     t0 = time.perf_counter()
+    refuse_random(model)
     out_dir = Path(out) if out is not None else None
     test_model = test_model or test_model_for(model, config.test_dtype)
     clean = clean_scores(model, test_model, task, out_dir)

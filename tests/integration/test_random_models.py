@@ -102,3 +102,16 @@ def test_study_refuses_random_weights(random_smollm2, embedded):
     with pytest.raises(ValueError, match="measures nothing"):
         rm.refuse_random(random_smollm2.hf_model)  # the config carries the mark
     rm.refuse_random(embedded)  # real weights pass
+
+
+@needs_tokenizer
+def test_run_study_and_run_curves_refuse_random_weights_before_any_work(random_smollm2):
+    import tasks
+    from headspex.curves.run import CurveConfig, run_curves
+    from headspex.prune.study import StudyConfig, run_study
+
+    task = tasks.load("ioi", n_train=4, n_test=4, tokenizer=random_smollm2.tokenizer)
+    with pytest.raises(ValueError, match="random weights exist for timing"):
+        run_study(random_smollm2, task, StudyConfig(ranges=((29,),)), test_model=random_smollm2, log=lambda _: None)
+    with pytest.raises(ValueError, match="random weights exist for timing"):
+        run_curves(random_smollm2, task, CurveConfig(layers=(29,)), test_model=random_smollm2, log=lambda _: None)
