@@ -84,7 +84,7 @@ def naive_values(model: Any, task: Any, masks: np.ndarray, players: Sequence[tup
     return np.array(out)
 
 
-def provenance(argv: Sequence[str] | None = None, module: str = "headspex.bench") -> dict[str, str]:
+def provenance(argv: Sequence[str] | None = None, module: str = "benchmarks.engine") -> dict[str, str]:
     """The command line (``python -m MODULE ARGV``), the checkout's commit (``+dirty`` with uncommitted
     changes) and the time (UTC)."""
     def git(*args: str) -> str:

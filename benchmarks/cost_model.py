@@ -1,4 +1,4 @@
-"""``python -m headspex.bench --cost-model``: a measured cost model of mask evaluation, and the paper's study priced.
+"""``python -m benchmarks.engine --cost-model``: a measured cost model of mask evaluation, and the paper's study priced.
 
 It times the engine (:class:`headspex.engine.evaluator.MaskEvaluator`, fast backend, shared-prefix cache
 off) on random-weight models (``random:NAME``: the real shapes) for a few masks and questions at several
@@ -204,7 +204,7 @@ def _ints(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m headspex.bench --cost-model", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.engine --cost-model", description=__doc__.split("\n")[0])
     p.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated specs (default: {DEFAULT_MODELS}); a "
                    "model that does not fit in memory is skipped and listed")
     p.add_argument("--lengths", type=_ints, default=[32, 128, 384], help="prompt lengths in tokens (default: 32,128,384)")

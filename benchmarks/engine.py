@@ -1,4 +1,4 @@
-"""``python -m headspex.bench``: the naive loop, the hand-written Hugging Face peer and ``evaluate_masks``, side by side.
+"""``python -m benchmarks.engine``: the naive loop, the hand-written Hugging Face peer and ``evaluate_masks``, side by side.
 
 For each analysed layer range (the presets initial, middle and final, and the whole model) it times, in
 one run, on the same masks and questions:
@@ -7,7 +7,7 @@ one run, on the same masks and questions:
   with ``run_with_hooks`` (all questions of the split batched together), full logits, float32;
 * hf: the strong peer (:mod:`benchmarks.hf_peer`): a plain Hugging Face copy in ``--dtype`` with SDPA,
   o_proj pre-hooks, masks x questions in one left-padded batch, ``logits_to_keep=1``;
-* fast: :func:`headspex.evaluate_masks` with its fast defaults (plain-PyTorch backend, prefix computed
+* fast: :func:`headspex.engine.evaluate_masks` with its fast defaults (plain-PyTorch backend, prefix computed
   once below the range, last position only, answer-token logits only) on a model loaded in ``--dtype``.
 
 It prints masked question evaluations per second (masks x questions / seconds), the engine's speed-up
@@ -207,8 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.cost_model import main as cost_main
 
         return cost_main([a for a in args if a != "--cost-model"])
-    p = argparse.ArgumentParser(prog="python -m headspex.bench", description=__doc__.split("\n")[0],
-                                epilog="--cost-model: run the measured cost model instead (python -m headspex.bench "
+    p = argparse.ArgumentParser(prog="python -m benchmarks.engine", description=__doc__.split("\n")[0],
+                                epilog="--cost-model: run the measured cost model instead (python -m benchmarks.engine "
                                        "--cost-model --help)")
     p.add_argument("--model", default="smollm2", help="alias, hub id, path or random:NAME (default: smollm2)")
     p.add_argument("--task", default="capitals", help="task name (default: capitals)")

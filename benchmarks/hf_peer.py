@@ -48,9 +48,9 @@ def load_peer(spec: str, *, dtype: torch.dtype, device: str | torch.device) -> H
     ``random:NAME`` builds the same seeded random weights as ``load_model("random:NAME")``; ``smollm2``
     reads the embedded model's converted checkpoint; anything else goes to ``from_pretrained``.
     """
-    from headspex.engine.models import _quiet_transformers
+    from headspex.engine.sources import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         hf, tok = _load_hf_copy(spec, dtype)
     dev = torch.device(device)
     hf = hf.to(dev).eval()
@@ -64,7 +64,8 @@ def _load_hf_copy(spec: str, dtype: torch.dtype) -> tuple[Any, Any]:
     """(hf_model with SDPA attention, tokenizer) on the CPU, never through TransformerLens."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from headspex.engine.models import ALIASES, _embedded_smollm2_checkpoint
+    from headspex.engine.models import ALIASES
+    from headspex.engine.sources.embedded import embedded_checkpoint
 
     if spec.startswith("random:"):
         from headspex.engine.random_models import build_random_model
@@ -74,7 +75,7 @@ def _load_hf_copy(spec: str, dtype: torch.dtype) -> tuple[Any, Any]:
     else:
         alias = ALIASES.get(spec.lower())
         if alias is not None and alias.source.startswith("embedded:"):
-            path = str(_embedded_smollm2_checkpoint())
+            path = str(embedded_checkpoint())
         else:
             path = alias.source if alias is not None else spec
         tok = AutoTokenizer.from_pretrained(path)

@@ -1,6 +1,6 @@
 """Benchmark: headspex's proxy fit + exact spectrum against shapiq's ProxySPEX, on identical data.
 
-    python -m headspex.bench_proxy [--quick] [--json PATH] [--store DIR [--metric logprob]] [--threads 1]
+    python -m benchmarks.proxy [--quick] [--json PATH] [--store DIR [--metric logprob]] [--threads 1]
 
 For each data set and training size both methods see exactly the same training masks and values
 and are scored on the same held-out masks (R^2 against the held-out values as measured, noise
@@ -142,7 +142,7 @@ def _warm_up(*, run_shapiq: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> BenchResult:
-    parser = argparse.ArgumentParser(prog="python -m headspex.bench_proxy", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="96 and 270 players at 500 and 2000 masks only")
     parser.add_argument("--json", help="write the table and settings to this JSON file")

@@ -2,7 +2,7 @@
 
 On a local Ray instance of ``--cpus`` CPUs it times, for the same unique masks on the same task split:
 
-* single: :func:`headspex.evaluate_masks` in this process, for each of ``--single-threads`` torch thread
+* single: :func:`headspex.engine.evaluate_masks` in this process, for each of ``--single-threads`` torch thread
   counts (the first is the reference for the value check and the overhead);
 * ray xN: ``evaluate_masks(executor=RayExecutor(n_workers=N))`` for each N in ``--workers`` (each actor gets
   cpus/N CPUs and as many torch threads). Startup (actor start, model load, evaluator build: up to the

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from headspex.errors import InputError
+
 Players = tuple[tuple[int, int], ...]
 
 
@@ -30,17 +32,30 @@ def check_masks(masks: Any, *, n_players: int | None = None, name: str = "masks"
     return arr.astype(np.uint8, copy=False)
 
 
+def is_integer(value: Any) -> bool:
+    """An ``int`` or numpy integer; bools, floats (even 2.0) and strings are not."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_pair(pair: Any, name: str = "player", hint: str = "") -> tuple[int, int]:
+    """A ``(layer, head)`` pair of integers as a tuple of ints; InputError naming the pair otherwise."""
+    if not (isinstance(pair, (tuple, list, np.ndarray)) and len(pair) == 2 and all(is_integer(x) for x in pair)):
+        raise InputError(f"each {name} must be a (layer, head) pair of integers (no bools, floats or strings); "
+                         f"got {pair!r}{hint}")
+    return int(pair[0]), int(pair[1])
+
+
 def check_players(players: Sequence[tuple[int, int]] | None, n_players: int) -> Players | None:
     """Validate an optional ``(layer, head)`` list of length ``n_players``; return it as a tuple."""
     if players is None:
         return None
-    out = tuple((int(layer), int(head)) for layer, head in players)
+    out = tuple(check_pair(p) for p in players)
     if len(out) != n_players:
-        raise ValueError(f"players must have one (layer, head) per player: expected {n_players}, got {len(out)}")
+        raise InputError(f"players must have one (layer, head) per player: expected {n_players}, got {len(out)}")
     if len(set(out)) != len(out):
-        raise ValueError("players must not repeat a (layer, head) pair")
+        raise InputError("players must not repeat a (layer, head) pair")
     if any(layer < 0 or head < 0 for layer, head in out):
-        raise ValueError("players must have non-negative layer and head indices")
+        raise InputError("players must have non-negative layer and head indices")
     return out
 
 

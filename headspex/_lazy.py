@@ -4,7 +4,12 @@ loads no model, no torch and no CatBoost until something is asked for."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any, Callable
+
+# package -> {name: absolute module defining it}: every lazy export, for tools that follow imports through
+# a package (tests/unit/test_import_graph.py resolves ``from headspex.engine import MaskGame`` with it)
+EXPORTS: dict[str, dict[str, str]] = {}
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
@@ -13,6 +18,7 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     ``exports`` maps a public name to the dotted module (relative to ``package`` when it starts with
     a dot) that defines it.
     """
+    EXPORTS[package] = {name: importlib.util.resolve_name(module, package) for name, module in exports.items()}
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)

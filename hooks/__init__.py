@@ -7,6 +7,8 @@ input of the attention output projection.
 from .ablation import ABLATION_MODES, HeadAblation, ablate_heads, full_keep_mask, hook_z_name, validate_players
 from .means import compute_head_means, tokenize_left_padded
 
+__headspex__ = True  # marks the project's own package (see headspex._packages)
+
 __all__ = [
     "ABLATION_MODES",
     "HeadAblation",

@@ -51,21 +51,25 @@ def full_keep_mask(masks: Any, *, n_layers: int, n_heads: int, players: Sequence
 
 
 def validate_players(players: Sequence[Player], *, n_layers: int, n_heads: int) -> list[Player]:
-    """Check a list of distinct (layer, head) pairs inside the model; return it as a list of int tuples."""
+    """Check a list of distinct (layer, head) pairs of integers inside the model; return it as int tuples.
+
+    Entries must be ints or numpy integers: bools, floats (even 2.0) and strings are refused, not coerced.
+    """
+    from headspex._checks import check_pair
+    from headspex.errors import InputError
+
     out: list[Player] = []
     for p in players:
-        if not (isinstance(p, (tuple, list)) and len(p) == 2):
-            raise ValueError(f"each player must be a (layer, head) pair; got {p!r}")
-        layer, head = int(p[0]), int(p[1])
+        layer, head = check_pair(p)
         if not (0 <= layer < n_layers and 0 <= head < n_heads):
-            raise ValueError(
+            raise InputError(
                 f"player {p!r} is outside the model: layers are 0..{n_layers - 1}, heads 0..{n_heads - 1} (0-based)"
             )
         out.append((layer, head))
     if len(set(out)) != len(out):
-        raise ValueError("players must be distinct (layer, head) pairs; found duplicates")
+        raise InputError("players must be distinct (layer, head) pairs; found duplicates")
     if not out:
-        raise ValueError("players must not be empty")
+        raise InputError("players must not be empty")
     return out
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import tasks
-from headspex import evaluate_clean, load_model
+from headspex.engine import evaluate_clean, load_model
 
 TASKS = ("capitals", "capitals:europe", "capitals:asia", "capitals:africa", "capitals:america",
          "us-state-capitals", "elements", "facts", "ioi", "induction", "mmlu:high_school_us_history", "mmlu")

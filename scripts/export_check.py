@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
 
     import tasks
-    from headspex.engine.models import _embedded_smollm2_checkpoint, _load_hf, load_model
+    from headspex.engine.models import load_model
+    from headspex.engine.sources.embedded import load_embedded
     from headspex.export.checkpoint import export_pruned
     from headspex.export.latency import compare_latency, count_parameters
     from hooks import compute_head_means, tokenize_left_padded
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         del model
         pruned = load_model(str(path), dtype="float32", device="cpu").hf_model
         all_kept = load_model(str(Path(tmp) / "all-kept"), dtype="float32", device="cpu").hf_model
-        plain = _load_hf(str(_embedded_smollm2_checkpoint()), torch.float32)[0].eval()
+        plain = load_embedded(torch.float32)[0].eval()
         pruned64 = export_float64(keep, args.ablation, means, Path(tmp) / "pruned-float64")
         diffs = logit_differences(plain, pruned, keep, ids, am, args.ablation, means, pruned64)
         del pruned64

@@ -101,9 +101,9 @@ step() {  # step NAME SECONDS COMMAND...
   > "$RESULTS/environment.txt"
 step tests 90 "$PY" -m pytest -q -p no:cacheprovider -x tests/integration/test_cuda.py \
   tests/integration/test_random_models.py tests/integration/test_hf_peer.py
-step bench_smollm2 170 "$PY" -m headspex.bench --device cuda --model random:smollm2 --task ioi --masks 256 \
+step bench_smollm2 170 "$PY" -m benchmarks.engine --device cuda --model random:smollm2 --task ioi --masks 256 \
   --naive-masks 4 --hf-masks 128 --repeats 2 --json "$RESULTS/bench_smollm2.json"
-step cost_model 160 "$PY" -m headspex.bench --cost-model --device cuda --models random:smollm2,random:llama-3.1-8b \
+step cost_model 160 "$PY" -m benchmarks.engine --cost-model --device cuda --models random:smollm2,random:llama-3.1-8b \
   --lengths 128,256,512 --depths 1,4,16 --masks 4 --questions 16 --repeats 3 --out "$RESULTS"
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT/results/benchmarks" && cp -r "$RESULTS" "$OUT/results/benchmarks/"

@@ -9,6 +9,7 @@
 
     import tasks
     task = tasks.load("capitals", seed=0, tokenizer=tok)     # Task with .train / .test Questions
+    task = tasks.load("q.jsonl", tokenizer=model.tokenizer, max_tokens=model.context_length)  # refuse long prompts
     ids = task.choice_token_ids(tok, "test")                  # [n_questions, n_choices]
     scores = tasks.mean_scores(choice_logits, task.answers("test"))
 
@@ -18,9 +19,12 @@ Importing this package reads no data; `load` does.
 from .base import Question, Task
 from .exemplars import EXEMPLAR_POLICIES
 from .jsonl import load_jsonl
+from .lengths import check_prompt_lengths
 from .registry import describe, list_tasks, load
 from .scoring import METRICS, mean_scores, per_question_scores
 from .sources import TaskSourceError
+
+__headspex__ = True  # marks the project's own package (headspex._packages tells it from a shadowing tasks/ folder)
 
 __all__ = [
     "EXEMPLAR_POLICIES",
@@ -28,6 +32,7 @@ __all__ = [
     "Question",
     "Task",
     "TaskSourceError",
+    "check_prompt_lengths",
     "describe",
     "list_tasks",
     "load",

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from headspex.errors import InputError
+
 __all__ = ["SPLITS", "LoadOptions", "Question", "Task"]
 
 SPLITS = ("train", "test", "all")
@@ -44,16 +46,16 @@ class Question:
         if not isinstance(self.choices, tuple):
             object.__setattr__(self, "choices", tuple(self.choices))
         if not isinstance(self.prompt, str) or not self.prompt or self.prompt != self.prompt.rstrip():
-            raise ValueError(f"question {self.id!r}: prompt must be non-empty text with no trailing whitespace")
+            raise InputError(f"question {self.id!r}: prompt must be non-empty text with no trailing whitespace")
         if len(self.choices) < 2:
-            raise ValueError(f"question {self.id!r}: needs at least 2 choices, got {len(self.choices)}")
+            raise InputError(f"question {self.id!r}: needs at least 2 choices, got {len(self.choices)}")
         for c in self.choices:
             if not isinstance(c, str) or len(c) < 2 or not c.startswith(" ") or c[1].isspace():
-                raise ValueError(f"question {self.id!r}: each choice must be ' ' + text, got {c!r}")
+                raise InputError(f"question {self.id!r}: each choice must be ' ' + text, got {c!r}")
         if len(set(self.choices)) != len(self.choices):
-            raise ValueError(f"question {self.id!r}: choices repeat: {self.choices}")
+            raise InputError(f"question {self.id!r}: choices repeat: {self.choices}")
         if isinstance(self.answer, bool) or not isinstance(self.answer, int) or not 0 <= self.answer < len(self.choices):
-            raise ValueError(
+            raise InputError(
                 f"question {self.id!r}: answer must be an index in [0, {len(self.choices)}), got {self.answer!r}"
             )
 
@@ -82,13 +84,13 @@ class Task:
         questions = self.train + self.test
         widths = {len(q.choices) for q in questions}
         if len(widths) > 1:
-            raise ValueError(f"task {self.name!r}: questions have different numbers of choices {sorted(widths)}")
+            raise InputError(f"task {self.name!r}: questions have different numbers of choices {sorted(widths)}")
         ids = [q.id for q in questions]
         if len(set(ids)) != len(ids):
             train_ids = {q.id for q in self.train}
             both = sorted(train_ids.intersection(q.id for q in self.test))
             what = f"train and test share {both[:5]}" if both else "question ids repeat"
-            raise ValueError(f"task {self.name!r}: {what}")
+            raise InputError(f"task {self.name!r}: {what}")
 
     def __repr__(self) -> str:
         return f"Task({self.name!r}, n_train={len(self.train)}, n_test={len(self.test)}, n_choices={self.n_choices})"
@@ -107,7 +109,7 @@ class Task:
             return self.test
         if name == "all":
             return self.train + self.test
-        raise ValueError(f"unknown split {name!r}; choose one of {', '.join(map(repr, SPLITS))}")
+        raise InputError(f"unknown split {name!r}; choose one of {', '.join(map(repr, SPLITS))}")
 
     def answers(self, split: str) -> torch.LongTensor:
         """Correct-choice indices, [n_questions] int64."""
@@ -116,7 +118,7 @@ class Task:
     def choice_token_ids(self, tokenizer: Any, split: str) -> torch.LongTensor:
         """First token id of each choice, [n_questions, n_choices] int64.
 
-        Uses `tokenizer.encode(choice, add_special_tokens=False)[0]`. Raises ValueError naming the
+        Uses `tokenizer.encode(choice, add_special_tokens=False)[0]`. Raises InputError naming the
         question when two of its choices share a first token (they could not be told apart by the
         last-position logits); load the task with `tokenizer=` to pick distinguishable distractors.
         """
@@ -129,14 +131,14 @@ class Task:
                 if c not in cache:
                     ids = tokenizer.encode(c, add_special_tokens=False)
                     if len(ids) == 0:
-                        raise ValueError(f"question {q.id!r}: choice {c!r} encodes to no tokens")
+                        raise InputError(f"question {q.id!r}: choice {c!r} encodes to no tokens")
                     cache[c] = int(ids[0])
                 row.append(cache[c])
             if len(set(row)) != len(row):
                 first: dict[int, str] = {}
                 for c, t in zip(q.choices, row):
                     if t in first:
-                        raise ValueError(
+                        raise InputError(
                             f"question {q.id!r}: choices {first[t]!r} and {c!r} share the first token {t} "
                             f"({_decode(tokenizer, t)!r}); load the task with tokenizer= to choose "
                             f"distractors with distinct first tokens"

@@ -19,6 +19,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from headspex.errors import InputError
+
 from .splits import pick_exemplars
 
 __all__ = ["EXEMPLAR_POLICIES", "ExemplarPlan", "check_exemplars", "plan_exemplars"]
@@ -27,9 +29,9 @@ EXEMPLAR_POLICIES = ("per-question", "shared")
 
 
 def check_exemplars(policy: object) -> str:
-    """Return ``policy`` if it is one of EXEMPLAR_POLICIES, else raise ValueError naming the choices."""
+    """Return ``policy`` if it is one of EXEMPLAR_POLICIES, else raise InputError naming the choices."""
     if policy not in EXEMPLAR_POLICIES:
-        raise ValueError(f"exemplars must be one of {', '.join(map(repr, EXEMPLAR_POLICIES))}; got {policy!r}")
+        raise InputError(f"exemplars must be one of {', '.join(map(repr, EXEMPLAR_POLICIES))}; got {policy!r}")
     return str(policy)
 
 
@@ -77,7 +79,7 @@ def plan_exemplars(ids: Sequence[str], train_idx: Sequence[int], n_shots: int, s
     used = {s for shots in shared.values() for s in shots}
     kept = [i for i in train_idx if ids[i] not in used]
     if not kept:
-        raise ValueError(f"exemplars='shared' with n_shots={n_shots} uses all {len(train)} train questions as "
+        raise InputError(f"exemplars='shared' with n_shots={n_shots} uses all {len(train)} train questions as "
                          "exemplars and leaves none to train on (raise n_train or lower n_shots)")
     return ExemplarPlan(policy, lambda qid: list(shared[key(qid)]), kept, shared)
 
@@ -85,7 +87,7 @@ def plan_exemplars(ids: Sequence[str], train_idx: Sequence[int], n_shots: int, s
 def _shared_set(train: list[str], n_shots: int, seed: int, group: str, key: Callable[[str], str]) -> list[str]:
     """``n_shots`` train ids for ``group``, its own first, seeded by (seed, group)."""
     if len(train) < n_shots:
-        raise ValueError(f"n_shots={n_shots} needs at least {n_shots} train questions; the train split offers "
+        raise InputError(f"n_shots={n_shots} needs at least {n_shots} train questions; the train split offers "
                          f"{len(train)} (raise n_train or lower n_shots)")
     rng = random.Random(f"{seed}|shared-shots|{group}")
     same = sorted(t for t in train if key(t) == group)

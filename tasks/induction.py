@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from headspex.errors import InputError
+
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .prepared import build_question_task, require_words, single_token_words
@@ -70,7 +72,7 @@ def load_induction(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> T
             if prompt not in seen:
                 break
         else:
-            raise ValueError(f"induction: could not draw {n_total} distinct prompts; ask for fewer items")
+            raise InputError(f"induction: could not draw {n_total} distinct prompts; ask for fewer items")
         seen.add(prompt)
         answer = seq[cut]
         options = [answer, *rng.sample([w for w in seq if w != answer], N_CHOICES - 1)]

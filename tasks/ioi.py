@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from headspex.errors import InputError
+
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .prepared import build_question_task, require_words, single_token_words
@@ -94,7 +96,7 @@ def load_ioi(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> Task:
             if prompt not in seen:
                 break
         else:
-            raise ValueError(
+            raise InputError(
                 f"ioi: could not draw {n_total} distinct prompts from {len(names)} names; ask for fewer items"
             )
         seen.add(prompt)

@@ -10,8 +10,9 @@ choices: list of at least 2 distinct strings, each a space then text (" Paris");
          same number of choices (the model is scored on the first token of each choice)
 answer:  integer index into choices
 id:      optional unique string; default "<file stem>:<line number>" (lines counted from 1)
-Other fields are ignored. A bad line raises ValueError naming the file, the line and the field. With a
-tokenizer, choices of one question that share their first token are refused too.
+Other fields are ignored. A bad line raises InputError (a ValueError) naming the file, the line and the
+field; so does a line that is not UTF-8. With a tokenizer, choices of one question that share their first
+token are refused too.
 Split seeded like every other task: half/half by default.
 """
 
@@ -19,17 +20,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from headspex.errors import InputError
+
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
+from .lengths import check_max_tokens, check_prompt_lengths
 from .prepared import build_question_task
 from .exemplars import check_exemplars
 from .sources import check_source
 from .splits import check_int, resolve_sizes
 
-__all__ = ["load_jsonl", "load_jsonl_task", "read_jsonl_questions"]
+__all__ = ["check_task_file", "load_jsonl", "load_jsonl_task", "read_jsonl_questions"]
 
 FIELDS = ("prompt", "choices", "answer")
 
@@ -41,75 +47,106 @@ def _type(value: Any) -> str:
 
 def _question(obj: Any, where: str, default_id: str, tokenizer: Any, first_ids: dict[str, int]) -> Question:
     if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object with 'prompt', 'choices' and 'answer'; got {_type(obj)}")
+        raise InputError(f"{where}: expected a JSON object with 'prompt', 'choices' and 'answer'; got {_type(obj)}")
     missing = [f for f in FIELDS if f not in obj]
     if missing:
-        raise ValueError(f"{where}: missing field {missing[0]!r} (every line needs 'prompt', 'choices' and 'answer')")
+        raise InputError(f"{where}: missing field {missing[0]!r} (every line needs 'prompt', 'choices' and 'answer')")
     prompt, choices, answer = obj["prompt"], obj["choices"], obj["answer"]
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError(f"{where}: 'prompt' must be non-empty text; got {prompt!r}")
+        raise InputError(f"{where}: 'prompt' must be non-empty text; got {prompt!r}")
     if prompt != prompt.rstrip():
-        raise ValueError(f"{where}: 'prompt' must not end with whitespace (each choice carries its own leading "
+        raise InputError(f"{where}: 'prompt' must not end with whitespace (each choice carries its own leading "
                          f"space); got {prompt[-20:]!r}")
     if not isinstance(choices, list) or len(choices) < 2:
-        raise ValueError(f"{where}: 'choices' must be a list of at least 2 strings; got {choices!r}")
+        raise InputError(f"{where}: 'choices' must be a list of at least 2 strings; got {choices!r}")
     for c in choices:
         if not isinstance(c, str) or len(c) < 2 or not c.startswith(" ") or c[1].isspace():
-            raise ValueError(f"{where}: each of 'choices' must be a space then text (\" Paris\"); got {c!r}")
+            raise InputError(f"{where}: each of 'choices' must be a space then text (\" Paris\"); got {c!r}")
     if len(set(choices)) != len(choices):
-        raise ValueError(f"{where}: 'choices' repeat: {choices!r}")
+        raise InputError(f"{where}: 'choices' repeat: {choices!r}")
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
-        raise ValueError(f"{where}: 'answer' must be an integer index into 'choices' (0..{len(choices) - 1}); "
+        raise InputError(f"{where}: 'answer' must be an integer index into 'choices' (0..{len(choices) - 1}); "
                          f"got {answer!r}")
     qid = obj.get("id", default_id)
     if not isinstance(qid, str) or not qid:
-        raise ValueError(f"{where}: 'id' must be a non-empty string when given; got {qid!r}")
+        raise InputError(f"{where}: 'id' must be a non-empty string when given; got {qid!r}")
     if tokenizer is not None:
         first: dict[int, str] = {}
         for c in choices:
             if c not in first_ids:
                 ids = tokenizer.encode(c, add_special_tokens=False)
                 if not ids:
-                    raise ValueError(f"{where}: choice {c!r} in 'choices' encodes to no tokens")
+                    raise InputError(f"{where}: choice {c!r} in 'choices' encodes to no tokens")
                 first_ids[c] = int(ids[0])
             t = first_ids[c]
             if t in first:
-                raise ValueError(f"{where}: 'choices' {first[t]!r} and {c!r} share their first token {t}; the "
+                raise InputError(f"{where}: 'choices' {first[t]!r} and {c!r} share their first token {t}; the "
                                  "model is scored on first tokens, so choices must begin differently")
             first[t] = c
     return Question(prompt=prompt, choices=tuple(choices), answer=answer, id=qid)
 
 
-def read_jsonl_questions(path: str | Path, tokenizer: Any = None) -> list[Question]:
-    """All questions of a JSONL file, in file order; ValueError naming file, line and field on a bad line."""
+def check_task_file(path: str | Path) -> Path:
+    """`path` as a Path if it is a readable regular file; InputError saying what it is otherwise."""
     path = Path(path)
+    shown = f"{str(path)!r}" + ("" if path.is_absolute() else f" (resolved to {path.absolute()})")
+    if path.is_dir():
+        raise InputError(f"task file {shown} is a directory; a .jsonl file of questions was expected "
+                         "(one JSON object per line, see tasks.jsonl)")
+    if not path.exists():
+        raise InputError(f"task file {shown} does not exist; a name ending in .jsonl is read as a file of "
+                         "questions, one JSON object per line (see tasks.jsonl)")
     if not path.is_file():
-        raise ValueError(f"JSONL task file {str(path)!r} does not exist")
+        raise InputError(f"task file {shown} is not a regular file; a .jsonl file of questions was expected")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"task file {shown} cannot be read (no read permission); check its permissions")
+    return path
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of every line, decoded as UTF-8; InputError naming the line that is not."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"task file {str(path)!r} cannot be read ({e.strerror or e}); check the path and its "
+                         "permissions") from None
+    for n, raw in enumerate(data.splitlines(), start=1):  # the same line breaks as text mode (\n, \r\n, \r)
+        try:
+            yield n, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"{path.name} line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the "
+                f"line); save {path} as UTF-8 (e.g. iconv -f latin1 -t utf-8 OLD > NEW)"
+            ) from None
+
+
+def read_jsonl_questions(path: str | Path, tokenizer: Any = None) -> list[Question]:
+    """All questions of a JSONL file, in file order; InputError naming file, line and field on a bad line."""
+    path = check_task_file(path)
     questions: list[Question] = []
     id_line: dict[str, int] = {}
     first_ids: dict[str, int] = {}
     width: tuple[int, int] | None = None  # (n_choices, line of the first question)
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
-            q = _question(obj, where, f"{path.stem}:{n}", tokenizer, first_ids)
-            if q.id in id_line:
-                raise ValueError(f"{where}: 'id' {q.id!r} already used on line {id_line[q.id]}; ids must be unique")
-            if width is None:
-                width = (len(q.choices), n)
-            elif len(q.choices) != width[0]:
-                raise ValueError(f"{where}: 'choices' has {len(q.choices)} entries but line {width[1]} has "
-                                 f"{width[0]}; every question needs the same number of choices")
-            id_line[q.id] = n
-            questions.append(q)
+    for n, line in _lines(path):
+        if not line.strip():
+            continue
+        where = f"{path.name} line {n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+        q = _question(obj, where, f"{path.stem}:{n}", tokenizer, first_ids)
+        if q.id in id_line:
+            raise InputError(f"{where}: 'id' {q.id!r} already used on line {id_line[q.id]}; ids must be unique")
+        if width is None:
+            width = (len(q.choices), n)
+        elif len(q.choices) != width[0]:
+            raise InputError(f"{where}: 'choices' has {len(q.choices)} entries but line {width[1]} has "
+                             f"{width[0]}; every question needs the same number of choices")
+        id_line[q.id] = n
+        questions.append(q)
     if not questions:
-        raise ValueError(f"{path.name}: no questions (expected one JSON object per line)")
+        raise InputError(f"{path.name}: no questions (expected one JSON object per line)")
     return questions
 
 
@@ -118,7 +155,7 @@ def load_jsonl_task(name: str, opts: LoadOptions) -> Task:
     check_source(opts.source)
     path = Path(name)
     questions = read_jsonl_questions(path, opts.tokenizer)
-    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test)
+    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test, what=f"task file {path.name}")
     info = {
         "source": str(path.resolve()),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -139,13 +176,18 @@ def load_jsonl(
     n_train: int | None = None,
     n_test: int | None = None,
     exemplars: str = "per-question",
+    max_tokens: int | None = None,
 ) -> Task:
     """Load a JSONL question file as a Task (see the module docstring for the format).
 
-    Same options as `tasks.load`; few-shot exemplars are train questions written as prompt + answer,
-    one per line.
+    Same options as `tasks.load` (`max_tokens` included); few-shot exemplars are train questions written as
+    prompt + answer, one per line.
     """
     check_int("seed", seed)
     check_int("n_shots", n_shots)
     check_exemplars(exemplars)
-    return load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto", exemplars))
+    check_max_tokens(max_tokens, tokenizer)
+    task = load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto", exemplars))
+    if max_tokens is not None:
+        check_prompt_lengths(task, tokenizer, max_tokens)
+    return task

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from headspex.errors import InputError
+
 from .base import LoadOptions, Question, Task
 from .exemplars import plan_exemplars
 from .splits import SPLIT_METHOD, check_int, split_ids
@@ -45,7 +47,7 @@ def single_token_words(words: Sequence[str], tokenizer: Any) -> list[str]:
 def require_words(task: str, kind: str, words: Sequence[str], need: int, of: int) -> None:
     """A generated task needs ``need`` one-token ``kind`` (names, words) for this tokenizer; ``of`` were tried."""
     if len(words) < need:
-        raise ValueError(f"{task} needs at least {need} {kind} that are one token after a space for this "
+        raise InputError(f"{task} needs at least {need} {kind} that are one token after a space for this "
                          f"tokenizer; found {len(words)} of {of}")
 
 
@@ -72,7 +74,7 @@ def build_question_task(
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
+        raise InputError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
     train_idx, test_idx = split_ids(ids, seed, n_train, n_test)
     plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars, group_of=group_of)
     train_idx = plan.train_idx

@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from headspex.errors import InputError
+
 __all__ = ["QuizPattern", "parse_pattern", "read_quiz_file", "split_fields"]
 
 _BS = "\b"
@@ -86,14 +88,14 @@ def _parse_alts(text: str, i: int, closer: str | None) -> tuple[list[list], int]
             alts[-1].append(("opt" if ch == "{" else "grp", inner))
         elif ch in "}]":
             if ch != closer:
-                raise ValueError(f"unbalanced {ch!r} at position {i} in quiz pattern {text!r}")
+                raise InputError(f"unbalanced {ch!r} at position {i} in quiz pattern {text!r}")
             flush()
             return alts, i + 1
         else:
             lit.append(ch)
             i += 1
     if closer is not None:
-        raise ValueError(f"missing {closer!r} in quiz pattern {text!r}")
+        raise InputError(f"missing {closer!r} in quiz pattern {text!r}")
     flush()
     return alts, i
 
@@ -178,7 +180,7 @@ def _expand_seq(seq: list) -> list[str]:
     for o in options:
         total *= len(o)
     if total > _MAX_VARIANTS:
-        raise ValueError(f"quiz pattern expands to {total} spellings (limit {_MAX_VARIANTS})")
+        raise InputError(f"quiz pattern expands to {total} spellings (limit {_MAX_VARIANTS})")
     return ["".join(p) for p in itertools.product(*options)]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
+
+from headspex.errors import InputError
 
 from .base import LoadOptions, Task
 from .capitals import REGIONS, load_capitals, load_state_capitals
@@ -14,7 +15,8 @@ from .elements import load_elements
 from .facts import load_facts
 from .induction import load_induction
 from .ioi import load_ioi
-from .jsonl import load_jsonl_task
+from .jsonl import check_task_file, load_jsonl_task
+from .lengths import check_max_tokens, check_prompt_lengths
 from .mmlu import MMLU_SUBJECTS, load_mmlu
 from .exemplars import check_exemplars
 from .sources import check_source
@@ -59,11 +61,9 @@ def _is_jsonl(name: object) -> bool:
 
 def _lookup(name: str) -> tuple[_Loader, str]:
     if not isinstance(name, str):
-        raise ValueError(f"task name must be a string, got {name!r}")
+        raise InputError(f"task name must be a string, got {name!r}")
     if _is_jsonl(name):
-        if not Path(name).is_file():
-            raise ValueError(f"task file {name!r} does not exist (a name ending in .jsonl is read as a JSONL "
-                             "question file; see tasks.jsonl)")
+        check_task_file(name)
         return load_jsonl_task, f"multiple-choice questions from the JSONL file {name}"
     reg = _registry()
     if name in reg:
@@ -72,7 +72,7 @@ def _lookup(name: str) -> tuple[_Loader, str]:
     close = difflib.get_close_matches(key, reg, n=5, cutoff=0.6)
     close += [n for n in sorted(reg) if key and key in n and n not in close][: max(0, 5 - len(close))]
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(f"unknown task {name!r}{hint} (tasks.list_tasks() shows all {len(reg)} tasks)")
+    raise InputError(f"unknown task {name!r}{hint} (tasks.list_tasks() shows all {len(reg)} tasks)")
 
 
 def load(
@@ -85,6 +85,7 @@ def load(
     n_test: int | None = None,
     source: str = "auto",
     exemplars: str = "per-question",
+    max_tokens: int | None = None,
 ) -> Task:
     """Load a task by name (see `list_tasks()`) or JSONL file path, with a seeded train/test split.
 
@@ -108,6 +109,8 @@ def load(
                every question of a subject/task, as in the original MMLU protocol; those train questions
                leave the train split). Shared exemplars make every prompt start with the same tokens, which
                the engine then computes once per mask (see `tasks.exemplars`).
+    max_tokens: the model's context length (`LoadedModel.context_length`; needs `tokenizer`): a prompt of
+               any split, exemplars included, with more tokens is refused with an InputError naming it.
     Everything used is recorded in `task.info`.
     """
     loader, _ = _lookup(name)
@@ -115,4 +118,8 @@ def load(
     check_int("n_shots", n_shots)
     check_source(source)
     check_exemplars(exemplars)
-    return loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source, exemplars))
+    check_max_tokens(max_tokens, tokenizer)
+    task = loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source, exemplars))
+    if max_tokens is not None:
+        check_prompt_lengths(task, tokenizer, max_tokens)
+    return task

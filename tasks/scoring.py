@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from headspex.errors import InputError
+
 __all__ = ["METRICS", "mean_scores", "per_question_scores"]
 
 METRICS = ("accuracy", "logprob", "margin")
@@ -18,23 +20,23 @@ def _check(choice_logits: Tensor, answers: Tensor) -> tuple[Tensor, Tensor]:
     logits = torch.as_tensor(choice_logits)
     answers = torch.as_tensor(answers)
     if logits.dim() < 2:
-        raise ValueError(
+        raise InputError(
             f"choice_logits must be [..., n_questions, n_choices]; got shape {tuple(logits.shape)}"
         )
     if logits.dtype == torch.bool or logits.is_complex():
-        raise ValueError(f"choice_logits must be real numbers; got dtype {logits.dtype}")
+        raise InputError(f"choice_logits must be real numbers; got dtype {logits.dtype}")
     n_q, n_c = logits.shape[-2:]
     if n_c < 2:
-        raise ValueError(f"choice_logits needs at least 2 choices (last dim); got {n_c}")
+        raise InputError(f"choice_logits needs at least 2 choices (last dim); got {n_c}")
     if answers.dim() != 1 or answers.shape[0] != n_q:
-        raise ValueError(
+        raise InputError(
             f"answers must be [n_questions] = [{n_q}] to match choice_logits {tuple(logits.shape)}; "
             f"got shape {tuple(answers.shape)}"
         )
     if answers.is_floating_point() or answers.dtype == torch.bool or answers.is_complex():
-        raise ValueError(f"answers must be integer choice indices; got dtype {answers.dtype}")
+        raise InputError(f"answers must be integer choice indices; got dtype {answers.dtype}")
     if n_q and (int(answers.min()) < 0 or int(answers.max()) >= n_c):
-        raise ValueError(f"answers must lie in [0, {n_c}); got values in [{int(answers.min())}, {int(answers.max())}]")
+        raise InputError(f"answers must lie in [0, {n_c}); got values in [{int(answers.min())}, {int(answers.max())}]")
     return logits.to(torch.float64), answers.to(device=logits.device, dtype=torch.long)
 
 

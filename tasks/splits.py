@@ -12,24 +12,26 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 
+from headspex.errors import InputError
+
 __all__ = ["SPLIT_METHOD", "check_int", "pick_exemplars", "resolve_sizes", "seeded_order", "split_ids"]
 
 SPLIT_METHOD = "items ordered by sha256(f'{seed}:{id}'); test = first n_test, train = next n_train"
 
 
 def check_int(name: str, value: object, *, minimum: int = 0) -> int:
-    """Return `value` if it is an int >= minimum (bools refused), else raise ValueError."""
+    """Return `value` if it is an int >= minimum (bools refused), else raise InputError."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+        raise InputError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
 def seeded_order(ids: Sequence[str], seed: int) -> list[int]:
     """Indices of `ids` in seeded order (ties impossible unless ids repeat, which is refused)."""
     if len(set(ids)) != len(ids):
-        raise ValueError("item ids must be unique")
+        raise InputError("item ids must be unique")
     keys = [hashlib.sha256(f"{seed}:{i}".encode()).hexdigest() for i in ids]
     return sorted(range(len(ids)), key=keys.__getitem__)
 
@@ -41,13 +43,16 @@ def resolve_sizes(
     *,
     train_cap: int | None = None,
     test_cap: int | None = None,
+    what: str = "this task",
 ) -> tuple[int, int]:
     """Split sizes (n_train, n_test) for `n_items` usable items.
 
     Defaults: n_test = min(test_cap, n_items // 2, n_items - n_train); n_train = min(train_cap,
     n_items - n_test). With no caps that is half/half (the odd item goes to train). Explicit sizes must
-    fit: n_train + n_test <= n_items, else ValueError.
+    fit: n_train + n_test <= n_items, else InputError. A split left EMPTY by a default (too few items) is
+    refused too, naming `what` (e.g. the task file); an explicit 0 is taken as asked.
     """
+    asked_train, asked_test = n_train, n_test
     if n_train is not None:
         check_int("n_train", n_train)
     if n_test is not None:
@@ -61,8 +66,17 @@ def resolve_sizes(
         if train_cap is not None:
             n_train = min(train_cap, n_train)
     if n_train + n_test > n_items:
-        raise ValueError(
-            f"n_train={n_train} + n_test={n_test} exceeds the {n_items} usable items of this task"
+        raise InputError(
+            f"n_train={n_train} + n_test={n_test} exceeds the {n_items} usable items of {what}; ask for fewer"
+        )
+    sizes = (("train", n_train, asked_train), ("test", n_test, asked_test))
+    empty = [split for split, n, asked in sizes if not n and asked is None]
+    if empty:
+        given = ", ".join(f"{k}={v}" for k, v in (("n_train", asked_train), ("n_test", asked_test)) if v is not None)
+        raise InputError(
+            f"{what} has {n_items} usable question{'s' if n_items != 1 else ''}, but a task needs at least 1 train "
+            f"and 1 test question (2 in all); the default split sizes{f' with {given}' if given else ''} leave the "
+            f"{' and '.join(empty)} split empty: add questions or give both n_train and n_test"
         )
     return n_train, n_test
 
@@ -88,7 +102,7 @@ def pick_exemplars(
     """
     candidates = sorted(p for p in pool if p != question_id)
     if len(candidates) < n_shots:
-        raise ValueError(
+        raise InputError(
             f"n_shots={n_shots} needs at least {n_shots} train questions besides {question_id!r}; "
             f"the train split offers {len(candidates)} (raise n_train or lower n_shots)"
         )

@@ -65,7 +65,7 @@ def tiny_llama_hf(vocab_size: int = 512, seed: int = 0):
 
 
 def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, tokenizer=None):
-    from headspex import wrap_hf_model
+    from headspex.engine import wrap_hf_model
 
     hf = tiny_llama_hf(vocab_size, seed)
     return wrap_hf_model(hf, tokenizer or word_tokenizer(), name="tiny-llama", dtype=dtype)
@@ -74,7 +74,7 @@ def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, 
 def tiny_gpt2_model(vocab_size: int = 512, seed: int = 0, tokenizer=None):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from headspex import wrap_hf_model
+    from headspex.engine import wrap_hf_model
 
     torch.manual_seed(seed)
     cfg = GPT2Config(vocab_size=vocab_size, n_embd=48, n_layer=3, n_head=4, n_positions=256, pad_token_id=1)

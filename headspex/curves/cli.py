@@ -13,16 +13,18 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from headspex._cli import HelpFormatter, add_debug_flag, commit, guarded, versions
 from headspex.curves.run import METHODS, SWEEP
-from headspex.prune.cli import _Help, _commit, _model_args, _versions, guarded, load_task
+from headspex.prune.cli import _model_args, load_task
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m headspex.curves", description=__doc__.replace("``", ""),
-                                formatter_class=_Help)
+                                formatter_class=HelpFormatter)
     _model_args(p.add_argument_group("model and task"))
     g = p.add_argument_group("curve")
     g.add_argument("--layers", default="all",
@@ -45,7 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="runs/curves", help="output directory (a rerun with the same one resumes)")
     r.add_argument("--wait", action="store_true", help="wait for another run holding --out instead of stopping")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
-    r.add_argument("--export", default=None, metavar="DIR", help="write a pruned checkpoint here (default: none)")
+    r.add_argument("--export", default=None, metavar="DIR",
+                   help="write a pruned checkpoint here: a new or empty directory, or a previous headspex checkpoint "
+                        "with --overwrite; never the run's --out (default: none)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="let --export replace a checkpoint headspex wrote before (never any other directory)")
+    r.add_argument("--repair", action="store_true",
+                   help="move corrupt lines of the value stores to values.rejected.jsonl and recompute their masks")
+    add_debug_flag(r)
     r.add_argument("--export-method", default="proxyspex", help="the method whose kept set is exported")
     r.add_argument("--export-keep", type=float, default=0.5,
                    help="the keep level exported: a fraction of the sweep or a head count")
@@ -83,24 +92,31 @@ def _run(args: argparse.Namespace) -> int:
     from headspex.engine.models import load_model
     from headspex.players import parse_layer_ranges
     from headspex.prune.study import test_model_for
+    from headspex.rundir import check_settings, run_settings
 
     t0 = time.perf_counter()
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1; got {args.seeds}")
     _config(args, (0,), args.seed)  # validates the options before the model loads
+    if args.export:
+        from headspex.export.safety import check_export_target
+
+        check_export_target(args.export, overwrite=args.overwrite, out=args.out)
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
     if len(ranges) != 1:
         raise ValueError(f"--layers must name one game (join ranges with '+', e.g. 1-10+21-30); got {args.layers!r}")
-    task = load_task(args, model.tokenizer)
+    task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    settings = run_settings(asdict(_config(args, ranges[0], args.seed)), model, task, args.test_dtype)
+    check_settings(out, settings)  # before anything is written: a refused rerun changes nothing
     test_model = test_model_for(model, args.test_dtype)
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
         config = _config(args, ranges[0], seed)
-        _write_config(out / "config.json", config, model, task, time.perf_counter() - t0)
-        result = run_curves(model, task, config, out=out, test_model=test_model, progress=not args.no_progress)
+        _write_config(out / "config.json", config, model, task, settings, time.perf_counter() - t0)
+        result = run_curves(model, task, config, out=out, test_model=test_model, progress=not args.no_progress,
+                            repair=args.repair)
         (out / f"seed-{seed}").mkdir(exist_ok=True)
         result.save(out / f"seed-{seed}" / "curve.pkl")
         results.append(result)
@@ -108,20 +124,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.export:
         from headspex.curves.export import export_selection
 
-        export_selection(results[0], test_model, task, args.export_method, args.export_keep, args.export, out)
-    _write_config(out / "config.json", config, model, task, time.perf_counter() - t0)
+        export_selection(results[0], test_model, task, args.export_method, args.export_keep, args.export, out,
+                         overwrite=args.overwrite)
+    _write_config(out / "config.json", config, model, task, settings, time.perf_counter() - t0)
     print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
     for name in ("auc", "prunable", "cost"):
         print(tables[name].to_markdown(index=False, floatfmt=".3f"), "\n")
     return 0
 
 
-def _write_config(path: Path, config: Any, model: Any, task: Any, seconds: float) -> None:
-    from dataclasses import asdict
+def _write_config(path: Path, config: Any, model: Any, task: Any, settings: dict, seconds: float) -> None:
+    from headspex._io import atomic_write_text
 
     record = {"curve": asdict(config), "model": model.name, "dtype": str(model.dtype).replace("torch.", ""),
               "task": task.name, "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test),
-              "versions": _versions(), "commit": _commit(),
+              "versions": versions(), "commit": commit(),
               "command": "python -m headspex.curves " + " ".join(sys.argv[1:]),
-              "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1)}
-    path.write_text(json.dumps(record, indent=2, default=str))
+              "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
+              "settings": settings}
+    atomic_write_text(path, json.dumps(record, indent=2, default=str))

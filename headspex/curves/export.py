@@ -20,25 +20,28 @@ from hooks import tokenize_left_padded
 
 
 def export_selection(result: Any, model: Any, task: Any, method: str, keep: float, path: str | Path,
-                     out: str | Path, *, ablation: str | None = None, repeats: int = 10) -> dict:
+                     out: str | Path, *, ablation: str | None = None, repeats: int = 10,
+                     overwrite: bool = False) -> dict:
     """Export ``method``'s kept set at level ``keep`` (a sweep fraction or a head count) of ``result`` to ``path``.
 
     ``model``: the float32 model the test split is scored with. Writes and returns ``out/export.json``.
+    ``path`` must be new, an empty directory, or (with ``overwrite``) a checkpoint exported before; it may not
+    be ``out``, contain it, or lie inside it at a name the run writes. That is checked before any work.
     """
     from headspex.engine.game import MaskGame
     from headspex.engine.models import load_model
     from headspex.export.checkpoint import export_pruned
     from headspex.export.latency import compare_latency
+    from headspex.export.safety import check_export_target
 
+    check_export_target(path, overwrite=overwrite, out=out)  # before anything is loaded or scored
     selection = _selection(result, method, keep)
     ablation = ablation or result.config.ablation
     with MaskGame(model, task, result.players, split="test", ablation=ablation) as game:
         masked = game.choice_logits(selection.mask[None])[0]  # [n_test, n_choices]
         means = game.head_means
-    grid = np.ones((model.n_layers, model.n_heads), dtype=np.uint8)
-    for (layer, head), kept in zip(result.players, selection.mask):
-        grid[layer, head] = kept
-    summary = export_pruned(model, grid, path, ablation=ablation, means=means, overwrite=True)
+    summary = export_pruned(model, selection.mask, path, players=result.players, ablation=ablation, means=means,
+                            overwrite=overwrite)  # heads outside the curve's players are kept
     pruned = load_model(str(path), dtype="float32", device=str(model.device))
     prompts = [q.prompt for q in task.split("test")]
     ids, am = tokenize_left_padded(model.tokenizer, prompts, model.device)
@@ -48,7 +51,7 @@ def export_selection(result: Any, model: Any, task: Any, method: str, keep: floa
     got = torch.gather(last, 1, choice_ids)
     answers = task.answers("test").to(model.device)
     with tempfile.TemporaryDirectory() as tmp:  # the unpruned baseline: every head kept, the same code path
-        export_pruned(model, np.ones_like(grid), Path(tmp) / "full", ablation=ablation, means=means)
+        export_pruned(model, np.ones((model.n_layers, model.n_heads)), Path(tmp) / "full", ablation=ablation, means=means)
         full = load_model(str(Path(tmp) / "full"), dtype="float32", device=str(model.device))
         latency = compare_latency({"unpruned": full.hf_model, "pruned": pruned.hf_model}, ids, am, repeats=repeats)
     report = dict(method=method, k=selection.k, kept_fraction=selection.k / len(result.players), ablation=ablation,

@@ -37,8 +37,6 @@ def masks_around(current: np.ndarray, target: int, n_masks: int, seed: int) -> n
 
 def iterative_proxyspex(ctx: Any, ks: list[int]) -> tuple[dict[int, Selection], int, str]:
     """Nested selections for every k in ``ks`` (descending sweep), the masks evaluated, and notes."""
-    from headspex.curves.methods import restrict
-
     n = ctx.n_players
     targets = sorted({int(k) for k in ks}, reverse=True)
     per_round = max(8, ctx.budget // len(targets))
@@ -53,7 +51,7 @@ def iterative_proxyspex(ctx: Any, ks: list[int]) -> tuple[dict[int, Selection], 
                                                                                 np.concatenate(all_values))
         spectrum = proxy.refinement_.spectrum if proxy.refinement_ is not None else proxy.spectrum()
         kept = np.flatnonzero(current)
-        local = select_heads(restrict(spectrum.to_moebius(), kept), target, time_limit=ctx.milp_time_limit,
+        local = select_heads(spectrum.to_moebius().restrict(kept), target, time_limit=ctx.milp_time_limit,
                              max_terms=ctx.max_terms)
         how.append(local.method)
         current = np.zeros(n, dtype=np.uint8)

@@ -31,9 +31,9 @@ from typing import Any, Callable
 import numpy as np
 
 from headspex.curves.first_order import first_order
+from headspex.curves.iterative import iterative_proxyspex
 from headspex.engine.sampling import sample_k_masks, sample_mixture
 from headspex.prune.select import Selection, select_best_of_n, select_heads, select_heads_milp, select_top_k
-from headspex.spectrum.fourier import MoebiusSpectrum
 from headspex.spectrum.proxy import Proxy
 
 
@@ -210,8 +210,6 @@ def _iterative_gradient(ctx: CurveContext, ks: list[int]) -> MethodRun:
 
 @register("iterative-proxyspex")
 def _iterative_proxyspex(ctx: CurveContext, ks: list[int]) -> MethodRun:
-    from headspex.curves.iterative import iterative_proxyspex
-
     sel, n_masks, notes = iterative_proxyspex(ctx, ks)
     return MethodRun(sel, forward=n_masks * ctx.n_questions, notes=notes)
 
@@ -236,9 +234,3 @@ def eliminate(n: int, ks: list[int], remove: Callable[[np.ndarray, int], np.ndar
         out[target] = Selection(current.copy(), target, label, seconds=time.perf_counter() - t0)
     return out
 
-
-def restrict(moebius: MoebiusSpectrum, kept: np.ndarray) -> MoebiusSpectrum:
-    """The Moebius spectrum with every head outside ``kept`` (indices) fixed at 0, over the kept heads only."""
-    local = {int(p): i for i, p in enumerate(kept)}
-    terms = {tuple(local[i] for i in sup): a for sup, a in moebius if all(i in local for i in sup)}
-    return MoebiusSpectrum.from_dict(terms, n_players=len(kept))

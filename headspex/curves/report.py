@@ -1,4 +1,4 @@
-"""Write a curve's tables and plot, and rebuild them from the saved results: ``python -m headspex.curves.report DIR``.
+"""Write a curve's tables and plot (rebuilt from the saved results by ``python -m headspex.report DIR``).
 
 Files: ``curve.csv``, ``auc.csv``, ``prunable.csv``, ``cost.csv``, ``curves.md`` (all four as tables) and
 ``curve.png`` (test accuracy against heads kept, 95% bands, one line per method, the unpruned model as a
@@ -7,12 +7,12 @@ dashed line, the random baseline in grey).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
+from headspex._io import atomic_write_text, save_figure
 from headspex.curves.results import CurveResult, auc_table, cost_table, curve_table, prunable_table
 
 
@@ -22,26 +22,24 @@ def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str
     tables = {"curve": curve_table(results), "auc": auc_table(results), "prunable": prunable_table(results),
               "cost": cost_table(results)}
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=False)
+        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
     clean = results[0].clean["test"]["accuracy"]
     seeds = sorted(r.config.seed for r in results)
     lines = [f"# {title}", "", f"Unpruned test accuracy {clean:.3f}; {len(results[0].players)} heads; "
              f"{results[0].n_train} training / {results[0].n_test} test questions; seeds {seeds}.", ""]
     for name, table in tables.items():
         lines += [f"## {name}", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
-    (out / "curves.md").write_text("\n".join(lines))
+    atomic_write_text(out / "curves.md", "\n".join(lines))
     plot_curves(tables["curve"], clean, out / "curve.png", title=title)
     return tables
 
 
 def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: str) -> None:
     """Test accuracy against heads kept: one line per method with its 95% band; unpruned and random as references."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: a notebook user's backend stays as it is
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    fig = Figure(figsize=(8, 5), dpi=120)
+    ax = fig.subplots()
     for method, part in curve.groupby("method", sort=False):
         part = part.sort_values("k")
         style = dict(color="grey", linestyle=":") if method == "random" else {}
@@ -54,27 +52,8 @@ def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: s
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def rebuild(out: str | Path) -> dict[str, pd.DataFrame]:
-    """Rebuild every table and the plot from ``out/seed-*/curve.pkl``."""
-    out = Path(out)
-    paths = sorted(out.glob("seed-*/curve.pkl"))
-    if not paths:
-        raise FileNotFoundError(f"no seed-*/curve.pkl under {out}: is it the --out of python -m headspex.curves?")
-    results = [CurveResult.load(p) for p in paths]
-    return write_outputs(results, out, title=title_of(results[0]))
+    save_figure(fig, Path(path))
 
 
 def title_of(result: CurveResult) -> str:
     return f"How far can {result.model_name or 'the model'} be pruned? {result.task_name}, whole model"
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m headspex.curves.report DIR", file=sys.stderr)
-        sys.exit(2)
-    rebuild(sys.argv[1])
-    print(f"rebuilt {sys.argv[1]}")

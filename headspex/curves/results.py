@@ -43,7 +43,9 @@ class CurveResult:
     task_name: str = ""
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_bytes(pickle.dumps(self))
+        from headspex._io import atomic_write_bytes
+
+        atomic_write_bytes(path, pickle.dumps(self))
 
     @staticmethod
     def load(path: str | Path) -> "CurveResult":

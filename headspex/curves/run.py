@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from headspex._io import atomic_write_bytes
 from headspex.curves.methods import CURVE_METHODS, DETERMINISTIC, CurveContext, MethodRun
 from headspex.curves.results import CurveResult
 from headspex.engine.game import MaskGame
@@ -77,8 +78,10 @@ class CurveConfig:
 
 
 def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | None = None,
-               test_model: Any = None, log: Callable[[str], None] = print, progress: bool = False) -> CurveResult:
-    """Every method's curve for one seed; with ``out`` values and finished methods are stored and resumed."""
+               test_model: Any = None, log: Callable[[str], None] = print, progress: bool = False,
+               repair: bool = False) -> CurveResult:
+    """Every method's curve for one seed; with ``out`` values and finished methods are stored and resumed.
+    ``repair``: move corrupt lines of the value stores to ``values.rejected.jsonl`` and recompute their masks."""
     t0 = time.perf_counter()
     refuse_random(model)
     out_dir = Path(out) if out is not None else None
@@ -87,13 +90,14 @@ def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | 
     ks = config.head_counts(len(players))
     clean = clean_scores(model, test_model, task, out_dir)
     log(f"unpruned model: test accuracy {clean['test']['accuracy']:.3f}; {len(players)} heads, keep {ks}")
-    with _games(model, test_model, task, players, config, out_dir, progress) as (train, test, test_fast):
+    with _games(model, test_model, task, players, config, out_dir, progress, repair) as (train, test, test_fast):
         random = _random_baseline(test_fast, ks, config.n_random, int(task.info.get("seed") or 0))
         ctx = CurveContext(train, test_model, task, tuple(k / len(players) for k in ks), config.budget, config.seed,
                            config.milp_time_limit, config.max_terms, config.iterative_fraction)
         runs, test_scores = {}, {}
         for method in config.methods:
-            runs[method], test_scores[method] = _run_method(method, ctx, ks, test, out_dir, config.seed, log)
+            key = method_key(method, config, players, ks, model, test_model, task)
+            runs[method], test_scores[method] = _run_method(method, ctx, ks, test, out_dir, key, log)
     return CurveResult(config, players, ks, clean, runs, test_scores, random,
                        n_train=len(task.train), n_test=len(task.test), seconds=time.perf_counter() - t0,
                        model_name=model.name, task_name=task.name)
@@ -101,13 +105,13 @@ def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | 
 
 @contextmanager
 def _games(model: Any, test_model: Any, task: Any, players: list, config: CurveConfig, out_dir: Path | None,
-           progress: bool) -> Iterator[tuple[MaskGame, MaskGame, MaskGame]]:
+           progress: bool, repair: bool = False) -> Iterator[tuple[MaskGame, MaskGame, MaskGame]]:
     """The curve's games: train (study dtype), test (float32), test (study dtype), each with its store."""
     def game(split: str, m: Any) -> MaskGame:
         dtype = str(m.dtype).replace("torch.", "")
         where = None if out_dir is None else out_dir / f"{split}-{dtype}"
         return MaskGame(m, task, players, split=split, metric=config.metric, ablation=config.ablation,
-                        store=where, progress=progress)
+                        store=where, progress=progress, repair=repair)
 
     with game("train", model) as train, game("test", test_model) as test, game("test", model) as test_fast:
         yield train, test, test_fast
@@ -124,15 +128,34 @@ def _random_baseline(test_fast: MaskGame, ks: list[int], n_random: int, seed: in
     return out
 
 
-def _run_method(method: str, ctx: CurveContext, ks: list[int], test: MaskGame, out_dir: Path | None, seed: int,
+def method_key(method: str, config: CurveConfig, players: list, ks: list[int], model: Any, test_model: Any,
+               task: Any) -> str:
+    """A short hash of every setting a method's saved selections and test scores depend on: the method, the
+    curve's configuration (the seed only for seeded methods), players, head counts, both models' weights and
+    dtypes, and the exact prompts. A saved method is reused only under the same key."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from headspex.prune.study import clean_key
+
+    settings = {k: v for k, v in asdict(config).items() if k not in ("methods", "n_random", "keep")}
+    if method in DETERMINISTIC:
+        settings.pop("seed")
+    record = {"method": method, "config": settings, "players": [list(p) for p in players], "ks": list(ks),
+              "models": clean_key(model, test_model, task)}
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _run_method(method: str, ctx: CurveContext, ks: list[int], test: MaskGame, out_dir: Path | None, key: str,
                 log: Callable[[str], None]) -> tuple[MethodRun, dict[int, dict[str, np.ndarray]]]:
-    """One method's selections and their float32 per-question test scores (loaded when already saved)."""
+    """One method's selections and their float32 per-question test scores (loaded when saved under ``key``)."""
     where = None
     if out_dir is not None:
-        where = out_dir / "methods" / (f"{method}.pkl" if method in DETERMINISTIC else f"{method}-seed{seed}.pkl")
+        where = out_dir / "methods" / f"{method}-{key}.pkl"
         if where.is_file():
             saved = pickle.loads(where.read_bytes())
-            if saved["ks"] == ks and saved["players"] == list(ctx.game.players):
+            if saved.get("key") == key and saved["ks"] == ks and saved["players"] == list(ctx.game.players):
                 log(f"{method}: loaded from {where}")
                 return _with_train_values(saved["run"], ctx, ks), saved["test"]
     t0 = time.perf_counter()
@@ -146,9 +169,8 @@ def _run_method(method: str, ctx: CurveContext, ks: list[int], test: MaskGame, o
         + " ".join(f"{test_scores[k]['accuracy'].mean():.2f}" for k in ks) + (f" ({run.notes})" if run.notes else ""))
     if where is not None:
         where.parent.mkdir(parents=True, exist_ok=True)
-        tmp = where.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps({"ks": ks, "players": list(ctx.game.players), "run": run, "test": test_scores}))
-        tmp.replace(where)
+        atomic_write_bytes(where, pickle.dumps({"key": key, "ks": ks, "players": list(ctx.game.players), "run": run,
+                                                "test": test_scores}))
     return run, test_scores
 
 

@@ -8,9 +8,9 @@ from headspex._lazy import lazy_exports
 
 _EXPORTS = {
     "MaskGame": ".game", "evaluate_masks": ".evaluate", "evaluate_clean": ".evaluate", "run_identity": ".evaluate",
-    "MaskEvaluator": ".evaluator", "LoadedModel": ".models", "load_model": ".models", "wrap_hf_model": ".models",
-    "ModelNotAvailableError": ".models", "list_models": ".models", "ValueStore": ".store", "load_store": ".store",
-    "StoreMismatchError": ".store", "StoreLockedError": ".lock", "sample_masks": ".sampling",
+    "MaskEvaluator": ".evaluator", "LoadedModel": ".loaded_model", "ModelNotAvailableError": ".loaded_model",
+    "load_model": ".models", "wrap_hf_model": ".models", "list_models": ".models", "ValueStore": ".store",
+    "load_store": ".store", "StoreMismatchError": ".store", "StoreLockedError": ".lock", "sample_masks": ".sampling",
     "sample_k_masks": ".sampling", "sample_mixture": ".sampling", "EvaluationJob": ".executors",
     "Executor": ".executors", "LocalExecutor": ".executors", "RayExecutor": ".executors",
 }

@@ -2,7 +2,7 @@
 
 Two backends compute the same thing:
 
-* ``"fast"`` (Llama-family models): the plain-PyTorch forward of :mod:`headspex.fast_forward`. The
+* ``"fast"`` (Llama-family models): the plain-PyTorch forward of :mod:`headspex.engine.fast_forward`. The
   residual stream entering the first analysed layer does not depend on the mask, so it is computed
   once per question and only the later layers run per mask; the last layer runs on the last position
   only; only the answer tokens' logits are computed. When the prompts share leading tokens (few-shot
@@ -15,7 +15,6 @@ Both pack (mask, question) pairs into one batch (mask-major) and back off on out
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -25,27 +24,10 @@ from hooks import HeadAblation, tokenize_left_padded
 
 from headspex.engine import fast_forward as ff
 from headspex.engine.prefix_cache import PrefixCache, left_pad, plan_prefix_length
+from headspex.engine.questions import QuestionChunk, group_by_length
 from headspex.players import Player
 
 BACKENDS = ("auto", "fast", "bridge")
-MIN_CHUNK_QUESTIONS = 8  # below this, prompts of the next length join the chunk (padding beats tiny batches)
-
-
-@dataclass
-class QuestionChunk:
-    """Questions tokenized together (left-padded). input_ids/attention_mask: [n_q, pos]."""
-
-    index: torch.Tensor  # positions of these questions in the split, [n_q]
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    choice_ids: torch.Tensor  # [n_q, n_choices]
-    answers: torch.Tensor  # [n_q]
-    prep: Any = None  # fast backend: rotary tables and attention mask
-    prefix: torch.Tensor | None = None  # fast backend: residual stream entering the first analysed layer
-
-    @property
-    def n_tokens(self) -> int:
-        return int(self.input_ids.numel())
 
 
 class MaskEvaluator:
@@ -99,7 +81,7 @@ class MaskEvaluator:
     def choice_logits(self, masks: np.ndarray) -> torch.Tensor:
         """Answer-choice logits at the last position, [n_masks, n_questions, n_choices] float32, questions
         in their original order. One forward pass per question chunk (no batching by memory: few masks)."""
-        masks_t = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
+        masks_t = torch.tensor(np.asarray(masks), dtype=torch.float32)  # a copy: masks may be read-only
         if self.prefix is not None:
             blocks = self._cached_logits(masks_t)
         else:
@@ -221,23 +203,6 @@ class MaskEvaluator:
         h = chunk.prefix.repeat(m, 1, 1)
         h = ff.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
         return ff.answer_logits(w, h[:, -1], chunk.choice_ids)
-
-
-def group_by_length(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
-    """Question indices in chunks of one length (no padding) unless that leaves a chunk tiny, each chunk's
-    padded tokens within ``max_batch_tokens``; shortest first."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        longer = bool(current) and lengths[i] > lengths[current[0]]
-        if current and ((len(current) + 1) * lengths[i] > max_batch_tokens
-                        or (longer and len(current) >= MIN_CHUNK_QUESTIONS)):
-            chunks.append(current)
-            current = []
-        current.append(i)
-    chunks.append(current)
-    return chunks
 
 
 def auto_batch_tokens(model: Any, max_len: int) -> int:

@@ -23,6 +23,7 @@ import torch
 
 from headspex._checks import check_choice, check_masks
 from headspex.engine.executors import EvaluationJob, Executor, make_executor
+from headspex.engine.fingerprint import prompts_fingerprint, weights_fingerprint
 from headspex.engine.sampling import unique_rows
 from headspex.engine.store import METRIC_NAMES, ValueStore, mask_key
 from hooks import ABLATION_MODES, compute_head_means, validate_players
@@ -45,13 +46,16 @@ class MaskGame:
         executor: None/"local" (this process), "ray", or an :class:`~headspex.engine.executors.Executor`.
         means: head means [n_layers, n_heads, d_head] to use for mean ablation (default: computed, or
             read from the store).
+        wait: queue behind another process holding the store's lock instead of refusing.
+        repair: move bad lines of the store's ``values.jsonl`` to ``values.rejected.jsonl`` (their masks are
+            recomputed) instead of refusing the store.
     """
 
     def __init__(self, model: Any, task: Any, players: Sequence[tuple[int, int]], *, split: str = "train",
                  metric: str = "logprob", ablation: str = "zero", reference_split: str = "train",
                  store: str | Path | None = None, backend: str = "auto", executor: Executor | str | None = None,
                  max_batch_tokens: int | None = None, progress: bool = False,
-                 means: torch.Tensor | None = None, wait: bool = False) -> None:
+                 means: torch.Tensor | None = None, wait: bool = False, repair: bool = False) -> None:
         self.metric = check_choice(metric, "metric", METRIC_NAMES)
         self.ablation = check_choice(ablation, "ablation", ABLATION_MODES)
         self.players = validate_players(players, n_layers=model.n_layers, n_heads=model.n_heads)
@@ -59,8 +63,10 @@ class MaskGame:
         self.executor = make_executor(executor)
         self.progress = progress
         self.n_evaluated = 0  # masks this game sent through the model (not read from the store)
-        identity = run_identity(model, task, split, self.players, ablation, reference_split)
-        self._store = ValueStore.open(store, identity=identity, info=run_info(backend), wait=wait) if store else None
+        self._store = None
+        if store:
+            identity = run_identity(model, task, split, self.players, ablation, reference_split)
+            self._store = ValueStore.open(store, identity=identity, info=run_info(backend), wait=wait, repair=repair)
         self._records: dict[str, dict[str, float]] = {}
         means = self._head_means(means) if ablation == "mean" else None
         self._job = EvaluationJob(model, task, split, self.players, ablation, means, backend, max_batch_tokens)
@@ -175,10 +181,13 @@ class MaskGame:
 
 def run_identity(model: Any, task: Any, split: str, players: Sequence[tuple[int, int]], ablation: str,
                  reference_split: str) -> dict:
-    """What makes stored values comparable: a store refuses to mix runs that differ in any of it."""
+    """What makes stored values comparable: a store refuses to mix runs that differ in any of it. Beside the
+    names, ``weights`` fingerprints the weights themselves and ``prompts`` the split's exact prompt text,
+    choices and answers (:mod:`headspex.engine.fingerprint`)."""
     ids = "\n".join(q.id for q in task.split(split))
     return {
         "model": model.name,
+        "weights": weights_fingerprint(model),
         "architecture": model.architecture,
         "geometry": [model.n_layers, model.n_heads, model.d_head],
         "dtype": str(model.dtype).replace("torch.", ""),
@@ -188,6 +197,7 @@ def run_identity(model: Any, task: Any, split: str, players: Sequence[tuple[int,
         | ({"exemplars": "shared"} if "shared_exemplars" in task.info else {}),  # same ids, other prompts
         "split": split,
         "questions_sha1": hashlib.sha1(ids.encode()).hexdigest(),
+        "prompts": prompts_fingerprint(task, split),
         "n_questions": len(task.split(split)),
         "players": [list(p) for p in players],
         "ablation": ablation,

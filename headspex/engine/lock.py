@@ -15,10 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+from headspex.errors import HeadspexError
+
 _HELD: dict[Path, list] = {}  # resolved dir -> [open file, count]: this process's locks
 
 
-class StoreLockedError(RuntimeError):
+class StoreLockedError(HeadspexError, RuntimeError):
     """Another live process holds the directory's lock; the message names it."""
 
 
@@ -77,7 +79,9 @@ class DirectoryLock:
         if not self._held:
             return
         self._held = False
-        held = _HELD[self.path]
+        held = _HELD.get(self.path)
+        if held is None:
+            return
         held[1] -= 1
         if held[1] == 0:
             del _HELD[self.path]
@@ -91,4 +95,10 @@ class DirectoryLock:
         self.release()
 
     def __del__(self) -> None:
-        self.release()
+        """Release a lock dropped without :meth:`release`. At interpreter exit this module's globals (even
+        builtins) may be gone: then do nothing, since the kernel drops the flock when the process ends."""
+        try:
+            if self.__dict__.get("_held"):
+                self.release()
+        except:  # noqa: E722  (a finaliser must never raise; at shutdown not even BaseException may resolve)
+            pass

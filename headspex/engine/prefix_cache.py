@@ -24,7 +24,7 @@ from headspex.engine.prefix_forward import PrefixKV, prefix_layers, prepare_pref
 if TYPE_CHECKING:
     from hooks import HeadAblation
 
-    from headspex.engine.evaluator import QuestionChunk
+    from headspex.engine.questions import QuestionChunk
 
 MIN_PREFIX_TOKENS = 16  # auto mode: shorter shared prefixes are not worth a second code path
 MIN_SAVING = 1.25  # auto mode: tokens per mask without / with the cache must be at least this ratio

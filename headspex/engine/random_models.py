@@ -26,6 +26,10 @@ from typing import Any
 
 import torch
 
+from headspex.engine.loaded_model import ModelNotAvailableError
+from headspex.engine.sources.embedded import embedded_checkpoint
+from headspex.errors import InputError
+
 INIT_STD = 0.02
 INIT_SEED = 0
 _CHUNK = 1 << 24  # elements drawn per normal_ call
@@ -70,17 +74,17 @@ def known_names() -> list[str]:
 
 
 def parse_name(name: str) -> tuple[str, int | None]:
-    """``"llama-3.1-8b@4"`` -> ("llama-3.1-8b", 4); ``"smollm2"`` -> ("smollm2", None). ValueError if unknown."""
+    """``"llama-3.1-8b@4"`` -> ("llama-3.1-8b", 4); ``"smollm2"`` -> ("smollm2", None). InputError if unknown."""
     base, _, layers = str(name).strip().lower().partition("@")
     base = NAME_ALIASES.get(base, base)
     if base not in CONFIGS:
-        raise ValueError(f"unknown random model {name!r}: known names are {', '.join(known_names())} "
+        raise InputError(f"unknown random model {name!r}: known names are {', '.join(known_names())} "
                          "(optionally with @N to keep the first N layers, e.g. random:llama-3.1-8b@4)")
     if not layers:
         return base, None
     full = CONFIGS[base]["num_hidden_layers"]
     if not layers.isdigit() or not 1 <= int(layers) <= full:
-        raise ValueError(f"random:{name}: the layer count after '@' must be an integer in 1..{full}")
+        raise InputError(f"random:{name}: the layer count after '@' must be an integer in 1..{full}")
     return base, int(layers)
 
 
@@ -186,14 +190,12 @@ def smollm2_tokenizer() -> Any:
     else the embedded model's converted checkpoint (converting the packaged GGUF on first use)."""
     from transformers import AutoTokenizer
 
-    from headspex.engine.models import ModelNotAvailableError, _embedded_smollm2_checkpoint
-
     env = os.environ.get("HEADSPEX_TOKENIZER")
     if env:
         if not Path(env).is_dir():
             raise ModelNotAvailableError(f"HEADSPEX_TOKENIZER={env} is not a directory")
         return AutoTokenizer.from_pretrained(env)
-    return AutoTokenizer.from_pretrained(str(_embedded_smollm2_checkpoint()))
+    return AutoTokenizer.from_pretrained(str(embedded_checkpoint()))
 
 
 def is_random(model: Any) -> bool:
@@ -205,6 +207,6 @@ def is_random(model: Any) -> bool:
 
 
 def refuse_random(model: Any) -> None:
-    """Raise ValueError when ``model`` has random weights: studies must run on real ones."""
+    """Raise InputError when ``model`` has random weights: studies must run on real ones."""
     if is_random(model):
-        raise ValueError(f"{getattr(model, 'name', 'this model')}: {REFUSAL}")
+        raise InputError(f"{getattr(model, 'name', 'this model')}: {REFUSAL}")

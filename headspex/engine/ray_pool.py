@@ -1,4 +1,4 @@
-"""Evaluate a mask sweep on Ray actors (``pip install 'headspex[ray]'``): the body of :class:`RayExecutor`.
+"""Evaluate a mask sweep on Ray actors (``pip install 'headspex[ray]'``): :class:`RayExecutor` and its actor pool.
 
 One actor per device (a GPU, or ``cpus_per_worker`` CPUs). Each actor loads the model itself from the
 job's model spec (weights never go through the object store: the job shipped to actors has no model)
@@ -13,18 +13,40 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from headspex.engine.executors import MAX_CHUNK, EvaluationJob, OnChunk
-
-if TYPE_CHECKING:
-    from headspex.engine.executors import RayExecutor
+from headspex.engine.jobs import MAX_CHUNK, EvaluationJob, OnChunk, build_evaluator
 
 RAY_INSTALL = "pip install 'headspex[ray]'"
 IN_FLIGHT = 2  # chunks queued per actor: one running, one waiting, so an actor never idles on the driver
+
+
+@dataclass
+class RayExecutor:
+    """Ray actors, one per GPU or per ``cpus_per_worker`` CPUs, each loading the model from its spec
+    (an :class:`~headspex.engine.executors.Executor`; also importable from :mod:`headspex.engine.executors`).
+
+    Args:
+        address: a running cluster to join; None starts a local Ray instance for each run.
+        n_workers: actors (None: one per GPU, else one per ``cpus_per_worker`` CPUs).
+        chunk_size: masks per chunk (None: as the local loop).
+        on_dispatch: test seam, called on the driver as ``on_dispatch(actor, chunk_id, masks)`` after each
+            chunk is handed to an actor.
+    """
+
+    address: str | None = None
+    n_workers: int | None = None
+    cpus_per_worker: float = 2
+    chunk_size: int | None = None
+    on_dispatch: Callable[[Any, int, np.ndarray], None] | None = None
+    name = "ray"
+
+    def run(self, job: EvaluationJob, todo: np.ndarray, on_chunk: OnChunk, *, progress: bool = False) -> None:
+        run_on_ray(job, todo, on_chunk, self, progress=progress)
 
 
 class RayNotInstalledError(ImportError):
@@ -43,7 +65,6 @@ class MaskWorker:
 
     def __init__(self, job: EvaluationJob, model_spec: dict, means: torch.Tensor | None,
                  n_threads: int | None) -> None:
-        from headspex.engine.executors import build_evaluator
         from headspex.engine.models import load_model
 
         if n_threads:

@@ -2,11 +2,14 @@
 
 Layout of a store directory:
 
-* ``config.json``: ``identity`` (what makes values comparable: model, dtype, task, split, question
-  ids, players, ablation, ...) and ``info`` (recorded only: versions, backend, timings).
+* ``config.json``: ``identity`` (what makes values comparable: model, its weights' fingerprint, dtype,
+  task, split, the prompts' fingerprint, question ids, players, ablation, ...) and ``info`` (recorded
+  only: versions, backend, timings).
 * ``values.jsonl``: one line per finished mask, ``{"mask": <hex of packed bits>, "accuracy": ..,
-  "logprob": .., "margin": ..}``, flushed and fsynced as produced. A line cut by a hard kill is
-  dropped on the next open; every complete line is kept.
+  "logprob": .., "margin": ..}``, flushed and fsynced as produced. A line cut by a hard kill (the last
+  one, without its newline) is dropped on the next open; an append that fails (disk full) is undone.
+* ``values.rejected.jsonl``: bad lines moved out of ``values.jsonl`` by a repair (``repair=True``,
+  ``--repair``), byte for byte; their masks are recomputed.
 * ``means.pt``: the head means used for mean ablation, so a rerun uses exactly the same ones.
 * ``.lock``: held while a process has the store open for writing (see :mod:`headspex.engine.lock`).
 
@@ -16,18 +19,27 @@ All metrics are stored, so a proxy for any metric can be re-fitted without the m
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from headspex.engine.fingerprint import identity_changes
 from headspex.engine.lock import DirectoryLock
+from headspex.errors import InputError, OutputError, StoredDataError
 from tasks.scoring import METRICS as METRIC_NAMES
 
+REJECTED = "values.rejected.jsonl"
+REPAIR_HINT = f"rerun with --repair (repair=True) to move bad lines to {REJECTED}; their masks are then recomputed"
 
-class StoreMismatchError(ValueError):
+
+class StoreMismatchError(StoredDataError):
     """The store at this path was made with a different configuration."""
 
 
@@ -52,34 +64,38 @@ class ValueStore:
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, identity: dict, info: dict | None = None,
-             wait: bool = False) -> "ValueStore":
+             wait: bool = False, repair: bool = False) -> "ValueStore":
         """Open (or create) the store at ``path`` for ``identity`` and lock it for writing; refuse a store
-        made for another identity (:class:`StoreMismatchError`) or held by another live process
+        made for another identity (:class:`StoreMismatchError`), one with bad lines in ``values.jsonl``
+        (:class:`~headspex.errors.StoredDataError`; with ``repair`` they are moved to ``values.rejected.jsonl``
+        and the rest kept) or one held by another live process
         (:class:`~headspex.engine.lock.StoreLockedError`, unless ``wait``)."""
         p = Path(path)
         lock = DirectoryLock(p, wait=wait).acquire()
         try:
-            return cls._open_locked(p, identity, info, lock)
+            return cls._open_locked(p, identity, info, lock, repair)
         except BaseException:
             lock.release()
             raise
 
     @classmethod
-    def _open_locked(cls, p: Path, identity: dict, info: dict | None, lock: DirectoryLock) -> "ValueStore":
+    def _open_locked(cls, p: Path, identity: dict, info: dict | None, lock: DirectoryLock,
+                     repair: bool) -> "ValueStore":
         cfg_path = p / "config.json"
         identity = json.loads(json.dumps(identity))  # normalise tuples -> lists
         if cfg_path.exists():
-            config = json.loads(cfg_path.read_text())
-            diff = _diff(config.get("identity", {}), identity)
-            if diff:
+            config = _read_config(cfg_path)
+            changes = identity_changes(config.get("identity", {}), identity)
+            if changes:
                 raise StoreMismatchError(
-                    f"the store at {p} was made with a different configuration ({diff}); use another path, "
-                    "or delete it to start over"
+                    f"the store at {p} was made with a different configuration: {'; '.join(changes)}. Use another "
+                    f"--out (another store path) for this run, or delete {p} to start over"
                 )
         else:
             config = {"identity": identity, "info": info or {}}
-            _atomic_write(cfg_path, json.dumps(config, indent=2))
-        return cls(p, config, _read_records(p / "values.jsonl", repair=True), lock)
+            _atomic_write(cfg_path, json.dumps(config, indent=2).encode())
+        records = _load_values(p / "values.jsonl", _n_players(config), writable=True, repair=repair)
+        return cls(p, config, records, lock)
 
     def close(self) -> None:
         """Release the write lock (the values are already on disk)."""
@@ -101,21 +117,25 @@ class ValueStore:
         return self._records.get(key)
 
     def append(self, masks: np.ndarray, scores: dict[str, np.ndarray]) -> None:
-        """Durably append finished masks [n, n_players] with their scores (one array [n] per metric)."""
+        """Durably append finished masks [n, n_players] with their scores (one array [n] per metric), all or
+        nothing: when the write fails (disk full) the file is cut back and :class:`~headspex.errors.OutputError`
+        raised, and none of these masks counts as stored."""
         if self._lock is None:
             raise RuntimeError(f"the store at {self.path} is not open for writing (closed, or opened by load_store)")
-        lines = []
+        new, lines = {}, []
         for i, mask in enumerate(np.asarray(masks)):
             rec = {name: float(scores[name][i]) for name in METRIC_NAMES}
             key = mask_key(mask)
-            self._records[key] = rec
+            bad = [name for name, v in rec.items() if not math.isfinite(v)]
+            if bad:
+                raise InputError(
+                    f"mask {key} scored {bad[0]}={rec[bad[0]]} (not finite), so the model's logits are not finite; "
+                    f"nothing of this chunk was stored in {self.path}: check the model, or load it in float32"
+                )
+            new[key] = rec
             lines.append(json.dumps({"mask": key, **rec}) + "\n")
-        fd = os.open(self.path / "values.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, "".join(lines).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _append_bytes(self.path / "values.jsonl", "".join(lines).encode())
+        self._records.update(new)
 
     def arrays(self, metric: str = "logprob") -> tuple[np.ndarray, np.ndarray]:
         """All stored (masks [n, n_players] uint8, values [n] float64) for ``metric``, in write order."""
@@ -129,41 +149,170 @@ class ValueStore:
 
 
 def load_store(path: str | os.PathLike) -> ValueStore:
-    """Open an existing store read-only in spirit (no identity check, no model needed)."""
+    """Open an existing store read-only (no identity check, no lock, no model needed); a store with bad
+    lines raises :class:`~headspex.errors.StoredDataError` saying which and how to repair it."""
     p = Path(path)
     if not (p / "config.json").is_file():
         raise FileNotFoundError(f"no value store at {p} (expected {p / 'config.json'})")
-    return ValueStore(p, json.loads((p / "config.json").read_text()), _read_records(p / "values.jsonl", repair=False))
+    config = _read_config(p / "config.json")
+    return ValueStore(p, config, _load_values(p / "values.jsonl", _n_players(config), writable=False, repair=False))
 
 
-def _read_records(path: Path, *, repair: bool) -> dict[str, dict[str, float]]:
+class _Scan(NamedTuple):
+    records: dict[str, dict[str, float]]
+    good: list[bytes]  # complete good lines, newline included
+    bad: list[tuple[int, bytes, str]]  # (1-based line number, raw line, what is wrong)
+
+
+def _load_values(path: Path, n_players: int | None, *, writable: bool, repair: bool) -> dict[str, dict[str, float]]:
+    """Records of ``values.jsonl``. A last line without its newline (cut by a kill) is dropped (and cut off
+    the file when ``writable``); other bad lines raise, or with ``repair`` move to ``values.rejected.jsonl``."""
     if not path.exists():
         return {}
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1  # bytes after the last newline are a line cut by a kill
-    if repair and end < len(data):
+    scan = _scan(data[:end], n_players)
+    if scan.bad and not repair:
+        n, _, why = scan.bad[0]
+        more = f" (and {len(scan.bad) - 1} more bad line{'s' * (len(scan.bad) > 2)})" if len(scan.bad) > 1 else ""
+        reader = "" if writable else "load_store only reads; "
+        raise StoredDataError(f"{path}: line {n} {why}{more}; {reader}{REPAIR_HINT}")
+    if scan.bad:
+        _move_bad_lines(path, scan)
+    elif writable and end < len(data):
         with open(path, "r+b") as f:
             f.truncate(end)
-    records = {}
-    for line in data[:end].decode().splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            records[rec.pop("mask")] = rec
-    return records
+    return scan.records
 
 
-def _diff(stored: dict, wanted: dict) -> str:
-    keys = sorted(set(stored) | set(wanted))
-    bad = [k for k in keys if stored.get(k) != wanted.get(k)]
-    return ", ".join(f"{k}: stored {_short(stored.get(k))} vs now {_short(wanted.get(k))}" for k in bad)
+def _scan(data: bytes, n_players: int | None) -> _Scan:
+    records: dict[str, dict[str, float]] = {}
+    good: list[bytes] = []
+    bad: list[tuple[int, bytes, str]] = []
+    for n, raw in enumerate(data.split(b"\n")[:-1], start=1):
+        if not raw.strip():
+            continue
+        parsed = _parse_line(raw, n_players)
+        if isinstance(parsed, str):
+            bad.append((n, raw, parsed))
+        else:
+            records[parsed[0]] = parsed[1]
+            good.append(raw + b"\n")
+    return _Scan(records, good, bad)
 
 
-def _short(v: Any) -> str:
-    s = json.dumps(v)
-    return s if len(s) <= 60 else s[:57] + "..."
+def _parse_line(raw: bytes, n_players: int | None) -> tuple[str, dict[str, float]] | str:
+    """(mask key, metrics) of one line, or what is wrong with it."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return f"is not UTF-8 text (bad byte at column {e.start + 1})"
+    except json.JSONDecodeError as e:
+        return f"is not valid JSON ({e.msg} at column {e.colno})"
+    if not isinstance(obj, dict):
+        return "is not a JSON object"
+    key = obj.get("mask")
+    if not _valid_key(key, n_players):
+        return f'has no valid "mask" (expected the lowercase hex of {n_players or "the"} packed mask bits)'
+    missing = [m for m in METRIC_NAMES if m not in obj]
+    if missing:
+        return f"lacks the metric{'s' * (len(missing) > 1)} {', '.join(missing)}"
+    bad = [m for m in METRIC_NAMES if not _finite_number(obj[m])]
+    if bad:
+        return f"has a non-numeric or non-finite {', '.join(bad)}"
+    return key, {m: float(obj[m]) for m in METRIC_NAMES}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _valid_key(key: Any, n_players: int | None) -> bool:
+    if not isinstance(key, str) or not key:
+        return False
+    try:
+        packed = bytes.fromhex(key)
+    except ValueError:
+        return False
+    return packed.hex() == key and (n_players is None or len(packed) == (n_players + 7) // 8)
+
+
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _move_bad_lines(path: Path, scan: _Scan) -> None:
+    """Append the bad lines to ``values.rejected.jsonl`` (first: nothing is lost if this is cut short),
+    then rewrite ``values.jsonl`` with the good ones atomically."""
+    _append_bytes(path.with_name(REJECTED), b"".join(raw + b"\n" for _, raw, _ in scan.bad))
+    _atomic_write(path, b"".join(scan.good))
+    lines = ", ".join(str(n) for n, _, _ in scan.bad[:10]) + (", ..." if len(scan.bad) > 10 else "")
+    print(f"repaired {path}: moved {len(scan.bad)} bad line{'s' * (len(scan.bad) > 1)} ({lines}) to {REJECTED}; "
+          "their masks will be recomputed", file=sys.stderr)
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StoredDataError(f"{path} is not valid JSON ({e}); the store's identity is unreadable: restore the "
+                              f"file, or delete {path.parent} to start over") from None
+    if not isinstance(config, dict) or not isinstance(config.get("identity", {}), dict):
+        raise StoredDataError(f"{path} holds no store configuration (expected a JSON object with an \"identity\"): "
+                              f"restore the file, or delete {path.parent} to start over")
+    return config
+
+
+def _n_players(config: dict) -> int | None:
+    players = config.get("identity", {}).get("players")
+    return len(players) if isinstance(players, list) else None
+
+
+def _write_failure(path: Path, e: OSError) -> str:
+    return (f"could not write {path} ({e.strerror or e}); nothing partial was kept and the values already stored "
+            "are kept: free disk space (or fix the directory's permissions) and rerun to compute the rest")
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    """Append ``data`` durably, all or nothing: after a failed or short write the file is cut back to its
+    old size and :class:`~headspex.errors.OutputError` raised."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise OutputError(_write_failure(path, e)) from e
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, "no bytes written")
+                view = view[written:]
+            os.fsync(fd)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            raise OutputError(_write_failure(path, e)) from e
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` (tmp file, fsync, rename); the tmp file never outlives a failure."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, OutputError):
+            raise OutputError(_write_failure(path, e)) from e
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -4,17 +4,18 @@
     pruned = headspex.load_model("pruned/")                            # or AutoModelForCausalLM
                                                                        #   .from_pretrained(..., trust_remote_code=True)
 
-:mod:`~headspex.export.checkpoint` writes it, :mod:`~headspex.export.modeling` holds the model classes
-(copied into every checkpoint), :mod:`~headspex.export.loading` reads it back and
-:mod:`~headspex.export.latency` measures size and speed. Importing this package imports no torch.
+:mod:`~headspex.export.checkpoint` writes it (:mod:`~headspex.export.safety` guards where) and
+:mod:`~headspex.export.latency` measures size and speed. Export sits above the engine: the model classes
+(copied into every checkpoint) are :mod:`headspex.engine.pruned_modeling` and the reader is
+:mod:`headspex.engine.sources.pruned`, re-exported here. Importing this package imports no torch.
 """
 
 from headspex._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "ExportSummary": "headspex.export.checkpoint", "export_pruned": "headspex.export.checkpoint",
-    "keep_mask_from": "headspex.export.checkpoint", "load_pruned_hf": "headspex.export.loading",
-    "read_marker": "headspex.export.loading", "count_parameters": "headspex.export.latency",
+    "keep_mask_from": "headspex.export.checkpoint", "load_pruned_hf": "headspex.engine.sources.pruned",
+    "read_marker": "headspex.engine.sources.pruned", "count_parameters": "headspex.export.latency",
     "measure_latency": "headspex.export.latency", "compare_latency": "headspex.export.latency",
-    "PrunedLlamaConfig": "headspex.export.modeling", "PrunedLlamaForCausalLM": "headspex.export.modeling",
+    "PrunedLlamaConfig": "headspex.engine.pruned_modeling", "PrunedLlamaForCausalLM": "headspex.engine.pruned_modeling",
 })

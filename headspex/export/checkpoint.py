@@ -5,7 +5,7 @@ Per layer it keeps the rows of q_proj of the kept query heads and their input co
 the rows of k_proj / v_proj of the KV heads some kept query head still reads. The result computes
 exactly what the original model computes with the removed heads ablated at the input of o_proj
 (TransformerLens ``blocks.{l}.attn.hook_z``): zero ablation drops their contribution, mean ablation
-adds it as a constant bias ``sum_h W_o[:, h] @ means[l, h]``. See :mod:`headspex.export.modeling`.
+adds it as a constant bias ``sum_h W_o[:, h] @ means[l, h]``. See :mod:`headspex.engine.pruned_modeling`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,18 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from headspex.engine.models import PRUNED_MARKER, LoadedModel, _quiet_transformers
+from headspex.engine import pruned_modeling
+from headspex.engine.loaded_model import MARKER_FORMAT, PRUNED_MARKER, LoadedModel
+from headspex.engine.pruned_modeling import PrunedLlamaConfig, PrunedLlamaForCausalLM
+from headspex.engine.sources import quiet_transformers
+from headspex.errors import InputError
+from headspex.export.keep import check_head_layout, export_keep_matrix, head_layout, keep_mask_from
 from headspex.export.latency import count_parameters
-from headspex.export.loading import MARKER_FORMAT, load_pruned_hf
-from headspex.export.modeling import PrunedLlamaConfig, PrunedLlamaForCausalLM
+from headspex.export.safety import check_export_target
 
-MODELING_FILE = "modeling_headspex_pruned.py"  # the copy of modeling.py inside a checkpoint
+MODELING_FILE = "modeling_headspex_pruned.py"  # the copy of headspex/engine/pruned_modeling.py in a checkpoint
 ABLATIONS = ("zero", "mean")
-__all__ = ["ExportSummary", "export_pruned", "keep_mask_from", "load_pruned_hf"]
+__all__ = ["ExportSummary", "export_pruned", "keep_mask_from"]
 
 
 @dataclass(frozen=True)
@@ -60,33 +64,43 @@ class ExportSummary:
         return d
 
 
-def export_pruned(model: LoadedModel, keep: Any, path: str | os.PathLike, *, ablation: str = "zero",
-                  means: Any = None, overwrite: bool = False) -> ExportSummary:
+def export_pruned(model: LoadedModel, keep: Any, path: str | os.PathLike, *,
+                  players: Sequence[tuple[int, int]] | None = None, ablation: str = "zero", means: Any = None,
+                  overwrite: bool = False) -> ExportSummary:
     """Write ``model`` with the heads not in ``keep`` deleted to the directory ``path``.
 
     Args:
         model: a Llama-family :class:`headspex.LoadedModel` (``model.weights`` is read, not the modules).
-        keep: keep mask [n_layers, n_heads] (numpy or torch, 0/1 or bool; 1 = keep), or a list of the
-            kept ``(layer, head)`` pairs (0-based).
-        path: the checkpoint directory; it must not exist unless ``overwrite``.
+        keep: one of
+            * a keep matrix [n_layers, n_heads] (numpy or torch, 0/1 or bool; 1 = keep);
+            * a list of kept ``(layer, head)`` pairs (0-based integers). NOTE: these are the kept heads of
+              the WHOLE model: every head NOT listed is removed, in every layer, including layers the list
+              never mentions. To export a layer range's selection, use ``players=`` instead;
+            * with ``players``: a 1-D 0/1 mask [n_players] over those players.
+        players: the ``(layer, head)`` of each entry of a 1-D ``keep`` (e.g. a game's players): every head
+            that is not a player is KEPT.
+        path: the checkpoint directory: a new path, an empty directory, or (only with ``overwrite``) a
+            checkpoint this function wrote before. Anything else is refused (OutputError; a non-empty
+            directory raises a TargetExistsError, also a FileExistsError): an export never deletes what it
+            did not write, and never writes into headspex run data. See :mod:`headspex.export.safety`.
         ablation: "zero", or "mean" with ``means`` [n_layers, n_heads, d_head] (as from
             ``hooks.compute_head_means``): the removed heads' mean output becomes an o_proj bias.
 
-    The directory (config.json, model.safetensors, tokenizer files, ``modeling_headspex_pruned.py`` and
-    the marker ``headspex_pruned.json``) is written beside ``path`` and renamed into place at the end,
-    so an interrupted export leaves no half-written checkpoint. Load it with ``headspex.load_model(path)``
-    or ``AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)``.
+    A keep mask that keeps no head is refused (InputError). The directory (config.json,
+    model.safetensors, tokenizer files, ``modeling_headspex_pruned.py`` and the marker
+    ``headspex_pruned.json``, which lists the files written) is written beside ``path`` and renamed into
+    place at the end, so an interrupted export leaves no half-written checkpoint. Load it with
+    ``headspex.load_model(path)`` or ``AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)``.
     """
     t0 = time.perf_counter()
     w = _check_model(model)
     if ablation not in ABLATIONS:
-        raise ValueError(f"ablation must be one of {ABLATIONS}; got {ablation!r}")
-    keep_mask = keep_mask_from(keep, n_layers=w.n_layers, n_heads=w.n_heads)
+        raise InputError(f"ablation must be one of {ABLATIONS}; got {ablation!r}")
+    keep_mask = export_keep_matrix(keep, n_layers=w.n_layers, n_heads=w.n_heads, players=players)
     mean_t = _check_means(means, ablation, (w.n_layers, w.n_heads, w.d_head))
-    target = _check_target(path, overwrite)
-    group = w.n_heads // w.n_kv_heads
-    kept = [[int(h) for h in torch.nonzero(keep_mask[layer]).flatten()] for layer in range(w.n_layers)]
-    kept_kv = [sorted({h // group for h in hs}) for hs in kept]
+    target = check_export_target(path, overwrite=overwrite)
+    kept, kept_kv = head_layout(keep_mask, w.n_kv_heads)
+    check_head_layout(kept, kept_kv, n_heads=w.n_heads, n_kv_heads=w.n_kv_heads)
     o_bias = [lw.o_bias is not None or (mean_t is not None and len(hs) < w.n_heads) for lw, hs in zip(w.layers, kept)]
     pruned = _build_pruned(model, w, kept, kept_kv, o_bias, mean_t)
     before, after = count_parameters(model.hf_model), count_parameters(pruned)
@@ -109,49 +123,18 @@ def export_pruned(model: LoadedModel, keep: Any, path: str | os.PathLike, *, abl
     return ExportSummary(**{**asdict(summary), "seconds": round(time.perf_counter() - t0, 3)})
 
 
-def keep_mask_from(keep: Any, *, n_layers: int, n_heads: int) -> torch.Tensor:
-    """A keep mask (array [n_layers, n_heads], 0/1) or kept (layer, head) pairs -> bool [n_layers, n_heads]."""
-    if isinstance(keep, (np.ndarray, torch.Tensor)):
-        m = torch.as_tensor(np.asarray(keep) if isinstance(keep, np.ndarray) else keep.detach().cpu())
-        if tuple(m.shape) != (n_layers, n_heads):
-            raise ValueError(f"keep mask must have shape [n_layers={n_layers}, n_heads={n_heads}]; got {tuple(m.shape)}")
-        if m.dtype != torch.bool and not ((m == 0) | (m == 1)).all():
-            raise ValueError("keep mask must be binary (1 = keep, 0 = remove); found other values")
-        return m.bool()
-    if not isinstance(keep, (list, tuple)):
-        raise ValueError("keep must be a keep mask [n_layers, n_heads] (numpy array or torch tensor) or a list of "
-                         f"kept (layer, head) pairs; got {type(keep).__name__}")
-    m = torch.zeros(n_layers, n_heads, dtype=torch.bool)
-    for pair in keep:
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(x) for x in pair)):
-            raise ValueError(f"each kept head must be a (layer, head) pair of ints; got {pair!r} (pass a keep mask "
-                             "as a numpy array or torch tensor)")
-        layer, head = int(pair[0]), int(pair[1])
-        if not (0 <= layer < n_layers and 0 <= head < n_heads):
-            raise ValueError(f"kept head {tuple(pair)!r} is outside the model: layers 0..{n_layers - 1}, "
-                             f"heads 0..{n_heads - 1} (0-based)")
-        if m[layer, head]:
-            raise ValueError(f"kept head {(layer, head)} is listed twice")
-        m[layer, head] = True
-    return m
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
 def _check_model(model: Any) -> Any:
-    """The model's fast-path weights (``LlamaWeights``); ValueError for anything else."""
+    """The model's fast-path weights (``LlamaWeights``); InputError for anything else."""
     if not isinstance(model, LoadedModel):
-        raise ValueError(f"model must be a headspex.LoadedModel (headspex.load_model(...)); got {type(model).__name__}")
+        raise InputError(f"model must be a headspex.LoadedModel (headspex.load_model(...)); got {type(model).__name__}")
     w = model.weights
     if w is None:
-        raise ValueError(f"export_pruned supports Llama-family models (llama, mistral, qwen2 without sliding window); "
+        raise InputError(f"export_pruned supports Llama-family models (llama, mistral, qwen2 without sliding window); "
                          f"{model.name!r} is {model.architecture}")
     if getattr(model.hf_model.config, "mlp_bias", False):
-        raise ValueError("export_pruned does not support Llama models with MLP biases (config.mlp_bias)")
+        raise InputError("export_pruned does not support Llama models with MLP biases (config.mlp_bias)")
     if w.n_heads % w.n_kv_heads:
-        raise ValueError(f"n_heads ({w.n_heads}) must be a multiple of n_kv_heads ({w.n_kv_heads})")
+        raise InputError(f"n_heads ({w.n_heads}) must be a multiple of n_kv_heads ({w.n_kv_heads})")
     return w
 
 
@@ -159,25 +142,16 @@ def _check_means(means: Any, ablation: str, shape: tuple[int, int, int]) -> torc
     """means [n_layers, n_heads, d_head] as float64 for ablation="mean"; None for "zero"."""
     if ablation == "zero":
         if means is not None:
-            raise ValueError("means are used only with ablation='mean'")
+            raise InputError("means are used only with ablation='mean'")
         return None
     if means is None:
-        raise ValueError("ablation='mean' needs means [n_layers, n_heads, d_head]: see hooks.compute_head_means")
+        raise InputError("ablation='mean' needs means [n_layers, n_heads, d_head]: see hooks.compute_head_means")
     m = torch.as_tensor(np.asarray(means) if not isinstance(means, torch.Tensor) else means.detach().cpu())
     if tuple(m.shape) != shape:
-        raise ValueError(f"means must have shape [n_layers, n_heads, d_head] = {list(shape)}; got {list(m.shape)}")
+        raise InputError(f"means must have shape [n_layers, n_heads, d_head] = {list(shape)}; got {list(m.shape)}")
     if not torch.isfinite(m.double()).all():
-        raise ValueError("means must be finite")
+        raise InputError("means must be finite")
     return m.double()
-
-
-def _check_target(path: str | os.PathLike, overwrite: bool) -> Path:
-    target = Path(path)
-    if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
-        raise FileExistsError(f"{target} already exists: pass overwrite=True or choose another path")
-    if target.exists() and not target.is_dir():
-        raise ValueError(f"{target} exists and is not a directory")
-    return target
 
 
 def _pruned_config(src: Any, w: Any, kept: list, kept_kv: list, o_bias: list[bool]) -> PrunedLlamaConfig:
@@ -270,19 +244,25 @@ def _parameter_delta(w: Any, kept: list, kept_kv: list, o_bias: list[bool]) -> t
 
 
 def _write_atomically(target: Path, pruned: Any, tokenizer: Any, marker: dict, overwrite: bool) -> None:
-    """Write everything into a hidden sibling directory, then rename it to ``target``."""
+    """Write everything into a hidden sibling directory, then rename it to ``target``.
+
+    Only ``target`` itself is ever moved aside and removed, and only after :func:`check_export_target`
+    passes again right before the swap (an empty directory, or a checkpoint this export wrote).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp, old = target.parent / f".{target.name}.tmp-{tag}", target.parent / f".{target.name}.old-{tag}"
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             pruned.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
-        shutil.copyfile(Path(__file__).with_name("modeling.py"), tmp / MODELING_FILE)
-        (tmp / PRUNED_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+        shutil.copyfile(pruned_modeling.__file__, tmp / MODELING_FILE)
+        files = sorted({p.name for p in tmp.iterdir()} | {PRUNED_MARKER})
+        (tmp / PRUNED_MARKER).write_text(json.dumps({**marker, "files": files}, indent=1) + "\n")
+        check_export_target(target, overwrite=overwrite)  # the directory may have changed while we wrote
         if target.exists():
-            target.replace(old) if overwrite and any(target.iterdir()) else target.rmdir()
+            target.replace(old) if any(target.iterdir()) else target.rmdir()
         tmp.replace(target)
     except BaseException:
         if old.exists() and not target.exists():

@@ -9,27 +9,19 @@ paired bootstrap intervals), sized to finish in about 9 minutes on 2 CPU cores. 
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from headspex._cli import HelpFormatter, add_debug_flag, commit, guarded, versions
+
 METHODS = "proxyspex,lasso,best-of-n,single-head,random"
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Adds "(default: X)" unless the help text already says what the default is."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        return text if "default" in text else super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m headspex.prune", description=__doc__.replace("``", ""),
-                                formatter_class=_Help)
+                                formatter_class=HelpFormatter)
     _model_args(p.add_argument_group("model and task"))
     _protocol_args(p.add_argument_group("protocol"))
     _run_args(p.add_argument_group("running"))
@@ -58,12 +50,12 @@ def _model_args(g: Any) -> None:
                         "original MMLU protocol; the engine then computes the shared block once per mask)")
 
 
-def load_task(args: argparse.Namespace, tokenizer: Any) -> Any:
-    """The task the model-and-task options name, split with --seed."""
+def load_task(args: argparse.Namespace, tokenizer: Any, max_tokens: int | None = None) -> Any:
+    """The task the model-and-task options name, split with --seed; prompts over ``max_tokens`` are refused."""
     import tasks
 
     return tasks.load(args.task, seed=args.seed, tokenizer=tokenizer, n_train=args.n_train or None,
-                      n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars)
+                      n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars, max_tokens=max_tokens)
 
 
 def _protocol_args(g: Any) -> None:
@@ -107,24 +99,14 @@ def _run_args(g: Any) -> None:
     g.add_argument("--wait", action="store_true",
                    help="if another run holds --out, wait for it to finish instead of stopping (default: stop)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--repair", action="store_true",
+                   help="move corrupt lines of the value stores to values.rejected.jsonl and recompute their masks")
+    add_debug_flag(g)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return guarded(_run, args)
-
-
-def guarded(run: Any, args: argparse.Namespace) -> int:
-    """``run(args)``, with one line and exit status 2 for a user error and 130 (resume hint) on Ctrl-C."""
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print(f"interrupted; rerun the same command to resume from {args.out}", file=sys.stderr)
-        return 130
-    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as err:
-        # ModelNotAvailableError, TaskSourceError, StoreMismatchError, StoreLockedError, RayNotInstalledError, ...
-        print(f"error: {err}", file=sys.stderr)
-        return 2
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -144,6 +126,7 @@ def _run_locked(args: argparse.Namespace) -> int:
     from headspex.players import parse_layer_ranges
     from headspex.prune.report import write_outputs
     from headspex.prune.study import run_study, test_model_for
+    from headspex.rundir import check_settings
 
     t0 = time.perf_counter()
     config = _config(args)  # validates --keep, --methods, ... before the model loads
@@ -151,26 +134,40 @@ def _run_locked(args: argparse.Namespace) -> int:
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
-    task = load_task(args, model.tokenizer)
+    task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
+    out = Path(args.out)
+    settings = study_settings(_config(args, ranges=ranges), model, task)
+    check_settings(out, settings)  # before anything is written: a refused rerun changes nothing
     executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
                              ray_address=None if args.ray in (None, "local") else args.ray)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     print(f"{model!r}\n{task!r}; {len(ranges)} range(s); seeds {args.seed}..{args.seed + args.seeds - 1}; output in {out}/")
     results, test_model = [], test_model_for(model, args.test_dtype)
     for seed in range(args.seed, args.seed + args.seeds):
         config = _config(args, ranges=ranges, seed=seed)
-        _write_config(out / "config.json", config, model, task, args, time.perf_counter() - t0)
+        _write_config(out / "config.json", config, model, task, args, settings, time.perf_counter() - t0)
         result = run_study(model, task, config, out=out, progress=not args.no_progress, executor=executor,
-                           test_model=test_model)
+                           test_model=test_model, repair=args.repair)
         (out / f"seed-{seed}").mkdir(exist_ok=True)
         result.save(out / f"seed-{seed}")
         results.append(result)
     write_outputs(results, out, model_name=model.name, task_name=task.name)
-    _write_config(out / "config.json", config, model, task, args, time.perf_counter() - t0)
+    _write_config(out / "config.json", config, model, task, args, settings, time.perf_counter() - t0)
     print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
     print((out / "accuracy.md").read_text())
     return 0
+
+
+def study_settings(config: Any, model: Any, task: Any) -> dict:
+    """Everything that can change a number of this study but its seed (see :func:`headspex.rundir.run_settings`)."""
+    from dataclasses import asdict
+
+    from headspex.rundir import run_settings
+
+    import json
+
+    settings = run_settings(asdict(config), model, task, config.test_dtype)
+    extra = {"proxy_search": _proxy_search(), "device": str(model.device.type)}
+    return settings | json.loads(json.dumps(extra))  # as stored: tuples become lists
 
 
 def _config(args: argparse.Namespace, *, ranges: Any = None, seed: int | None = None) -> Any:
@@ -184,29 +181,22 @@ def _config(args: argparse.Namespace, *, ranges: Any = None, seed: int | None = 
                        milp_time_limit=args.milp_time_limit, energy_boot=args.energy_boot, test_dtype=args.test_dtype)
 
 
-def _write_config(path: Path, config: Any, model: Any, task: Any, args: argparse.Namespace, seconds: float) -> None:
-    """``config.json``: the study configuration, every default used, model, task, versions, commit, command."""
+def _write_config(path: Path, config: Any, model: Any, task: Any, args: argparse.Namespace, settings: dict,
+                  seconds: float) -> None:
+    """``config.json``: the study configuration, every default used, model, task, versions, commit, command, and
+    the settings a rerun on the same ``--out`` must match (``settings``)."""
     import json
     from dataclasses import asdict
 
+    from headspex._io import atomic_write_text
+
     record = {"study": asdict(config), "arguments": vars(args), "model": model.name, "architecture": model.architecture,
               "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device), "task": task.name,
-              "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": _versions(),
-              "commit": _commit(), "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
+              "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": versions(),
+              "commit": commit(), "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
               "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
-              "proxy_search": _proxy_search()}
-    path.write_text(json.dumps(record, indent=2, default=str))
-
-
-def _versions() -> dict:
-    import catboost
-    import torch
-    import transformers
-
-    from headspex import __version__
-
-    return {"headspex": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "catboost": catboost.__version__, "python": platform.python_version()}
+              "proxy_search": _proxy_search(), "settings": settings}
+    atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 
 def _proxy_search() -> dict:
@@ -216,14 +206,3 @@ def _proxy_search() -> dict:
 
     return asdict(ProxySearch())
 
-
-def _commit() -> str | None:
-    """The git commit of the code that ran (with ``+dirty`` when the work tree differs), or None."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "headspex", "hooks", "tasks"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
-        return sha.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None

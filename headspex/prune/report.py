@@ -1,18 +1,18 @@
 """Write a study's outputs from its results (no model needed): tables (CSV + Markdown), the accuracy
 curve with intervals, Shapley heatmaps and report.md.
 
-    python -m headspex.prune.report DIR      # rebuild the outputs of a finished run from its results
+    python -m headspex.report DIR      # rebuild the outputs of a finished run from its results
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from headspex._io import atomic_write_text, save_figure
 from headspex.players import format_layer_range
 from headspex.prune.html import write_html
 from headspex.prune.results import StudyResult
@@ -67,7 +67,7 @@ def plot_shapley(result: StudyResult, path: Path) -> Path:
         ax.set_title(f"Shapley value, layers {format_layer_range(r.layers)}")
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -85,7 +85,7 @@ def plot_upset(run: Any, path: Path, n: int = 15) -> Path:
     fig = upset_plot(iv, n_interactions=n, feature_names=names, all_features=False, show=False)
     fig.suptitle(f"Largest interactions (Moebius, order >= 2), layers {format_layer_range(run.layers)} "
                  "(labels: 0-based layers)", fontsize=9)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -110,7 +110,7 @@ def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
     axes[0][0].set_ylabel("test accuracy (float32)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     return path
 
 
@@ -159,7 +159,7 @@ def _report(summary: SeedSummary, tables: dict, pivot: pd.DataFrame, model: str,
         *[f"![interactions {format_layer_range(r.layers)}](interactions_upset_layers-{format_layer_range(r.layers)}.png)"
           for r in first.ranges if r.top_interactions is not None and len(r.top_interactions)], "",
         f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv`; all numbers: "
-        f"`seed-*/results.pkl` (rebuild with `python -m headspex.prune.report DIR`). First seed's run: "
+        f"`seed-*/results.pkl` (rebuild with `python -m headspex.report DIR`). First seed's run: "
         f"{first.seconds:.0f} s.", "",
     ])
 
@@ -172,22 +172,12 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _csv(df: pd.DataFrame, path: Path) -> Path:
-    df.to_csv(path, index=False)
-    return path
+    return atomic_write_text(path, df.to_csv(index=False))
 
 
 def _text(path: Path, text: str) -> Path:
-    path.write_text(text + "\n")
-    return path
+    return atomic_write_text(path, text + "\n")
 
-
-def rebuild(directory: str | Path) -> dict[str, Path]:
-    """Rebuild the outputs of a finished run from its stored results (``seed-*/results.pkl`` or ``results.pkl``)."""
-    directory = Path(directory)
-    seed_dirs = sorted(p for p in directory.glob("seed-*") if (p / "results.pkl").is_file())
-    results = [StudyResult.load(p) for p in seed_dirs] or [StudyResult.load(directory)]
-    meta = _run_meta(directory)
-    return write_outputs(results, directory, model_name=meta.get("model", ""), task_name=meta.get("task", ""))
 
 
 def _run_meta(directory: Path) -> dict:
@@ -195,11 +185,3 @@ def _run_meta(directory: Path) -> dict:
 
     path = directory / "config.json"
     return json.loads(path.read_text()) if path.is_file() else {}
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m headspex.prune.report DIR", file=sys.stderr)
-        raise SystemExit(2)
-    for kind, path in rebuild(sys.argv[1]).items():
-        print(f"{kind}: {path}")

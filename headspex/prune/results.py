@@ -118,12 +118,9 @@ class StudyResult:
 
     def save(self, directory: str | Path) -> Path:
         """Write ``results.pkl`` (every number, no model) and ``config.json`` beside it."""
-        path = Path(directory) / RESULTS_FILE
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(self, f)
-        tmp.replace(path)
-        return path
+        from headspex._io import atomic_write_bytes
+
+        return atomic_write_bytes(Path(directory) / RESULTS_FILE, pickle.dumps(self))
 
     @classmethod
     def load(cls, directory: str | Path) -> "StudyResult":

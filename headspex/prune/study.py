@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from headspex._io import atomic_write_text
 from headspex.engine.executors import Executor
 from headspex.engine.game import MaskGame
 from headspex.engine.random_models import refuse_random
@@ -92,11 +93,12 @@ class StudyConfig:
 
 def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | None = None, progress: bool = True,
               log: Callable[[str], None] = print, executor: Executor | str | None = None,
-              test_model: Any = None) -> StudyResult:
+              test_model: Any = None, repair: bool = False) -> StudyResult:
     """Run the study; with ``out`` every evaluated mask is stored there and a rerun resumes.
 
     ``executor``: where masks are evaluated (None: this process; "ray" or a ``RayExecutor``).
     ``test_model``: the model for the test split (default: ``model`` reloaded in ``config.test_dtype``).
+    ``repair``: move corrupt lines of the value stores to ``values.rejected.jsonl`` and recompute their masks.
     """
     t0 = time.perf_counter()
     refuse_random(model)
@@ -108,7 +110,7 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     runs = []
     for layers in config.ranges:
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
-        ctx = _RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor)
+        ctx = _RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor, repair)
         runs.append(_study_range(ctx, clean["test_model_dtype"]["accuracy"]))  # the pilot runs in the model dtype
     return StudyResult(config, clean, runs, time.perf_counter() - t0)
 
@@ -124,6 +126,7 @@ class _RangeSetup:
     progress: bool
     log: Callable[[str], None]
     executor: Any
+    repair: bool = False
 
     def game(self, split: str, model: Any) -> MaskGame:
         """A game on ``split`` with ``model``, stored under ``<range>/<split>-<dtype>``."""
@@ -131,7 +134,7 @@ class _RangeSetup:
         where = None if self.store is None else self.store / f"{split}-{dtype}"
         return MaskGame(model, self.task, layer_players(self.layers, model.n_heads), split=split,
                         metric=self.config.metric, ablation=self.config.ablation, store=where,
-                        executor=self.executor, progress=self.progress)
+                        executor=self.executor, progress=self.progress, repair=self.repair)
 
 
 def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
@@ -210,9 +213,7 @@ def test_model_for(model: Any, dtype: str) -> Any:
 def clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) -> dict:
     """Unpruned scores: train in the study dtype, test per question in the test dtype (cached in clean.json)."""
     path = None if out_dir is None else out_dir / "clean.json"
-    key = {"model": model.name, "dtype": str(model.dtype), "test_dtype": str(test_model.dtype), "task": task.name,
-           "questions": [len(task.train), len(task.test)], "seed": task.info.get("seed"),
-           "sha256": task.info.get("sha256")}
+    key = clean_key(model, test_model, task)
     if path is not None and path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("key") == key:
@@ -227,8 +228,20 @@ def clean_scores(model: Any, test_model: Any, task: Any, out_dir: Path | None) -
                   "test_per_question": {m: v[0].tolist() for m, v in per_q.items()}}
     if path is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"key": key, "scores": scores}))
+        atomic_write_text(path, json.dumps({"key": key, "scores": scores}))
     return scores
+
+
+def clean_key(model: Any, test_model: Any, task: Any) -> dict:
+    """What the unpruned scores depend on: both models' weights and dtypes, the task and its exact prompts."""
+    from headspex.engine.fingerprint import prompts_fingerprint, weights_fingerprint
+
+    return json.loads(json.dumps({
+        "model": model.name, "weights": weights_fingerprint(model), "dtype": str(model.dtype),
+        "test_weights": weights_fingerprint(test_model), "test_dtype": str(test_model.dtype), "task": task.name,
+        "questions": [len(task.train), len(task.test)], "prompts": [prompts_fingerprint(task, s) for s in ("train", "test")],
+        "task_options": {k: task.info.get(k) for k in ("seed", "n_shots", "exemplars", "sha256")},
+    }, default=str))
 
 
 def _involvement(spectrum: Any, n: int) -> np.ndarray:
@@ -242,7 +255,7 @@ def _involvement(spectrum: Any, n: int) -> np.ndarray:
 
 def write_config(path: Path, config: StudyConfig, extra: dict) -> None:
     """Write ``config.json`` (the study configuration plus model/task/versions in ``extra``)."""
-    path.write_text(json.dumps({"study": asdict(config), **extra}, indent=2, default=str))
+    atomic_write_text(path, json.dumps({"study": asdict(config), **extra}, indent=2, default=str))
 
 
 def parse_keep(text: str) -> tuple[float, ...]:

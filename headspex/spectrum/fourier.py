@@ -262,6 +262,29 @@ class MoebiusSpectrum(_SparseSetFunction):
         bits, vals = self._spread_to_subsets(lambda d, sizes: (-1.0) ** sizes * 0.5**d)
         return FourierSpectrum._from_bits(bits, vals, self.n_players, self.players)
 
+    def restrict(self, kept: Any) -> MoebiusSpectrum:
+        """The function with every player outside ``kept`` fixed at 0 (removed), over the kept players only.
+
+        ``kept``: distinct player indices; player ``kept[j]`` becomes player ``j`` (its ``(layer, head)``
+        goes along). Terms touching a removed player vanish (their AND is 0), so for a mask ``m`` over
+        the kept players ``restrict(kept).predict(m)`` equals ``predict`` of the full mask that is ``m``
+        on ``kept`` and 0 elsewhere.
+        """
+        idx = np.asarray(kept).reshape(-1)
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"kept must be player indices (integers); got dtype {idx.dtype}")
+        idx = idx.astype(np.int64)
+        if idx.size == 0:
+            raise ValueError("kept must name at least one player")
+        if idx.min() < 0 or idx.max() >= self.n_players:
+            raise ValueError(f"kept has a player outside 0..{self.n_players - 1}")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("kept must not repeat a player")
+        local = {int(p): j for j, p in enumerate(idx)}
+        terms = {tuple(local[i] for i in sup): a for sup, a in self if all(i in local for i in sup)}
+        players = None if self.players is None else tuple(self.players[int(p)] for p in idx)
+        return MoebiusSpectrum.from_dict(terms, n_players=len(idx), players=players)
+
 
 def fourier_features(masks: Any, supports: Sequence[Support], n_players: int) -> np.ndarray:
     """Design matrix of Fourier characters: ``chi_S(m)`` for each mask and support.

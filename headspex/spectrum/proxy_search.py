@@ -14,7 +14,7 @@ first-fold unexplained variance 1 - R^2 exceeds the best one's by more than ``pr
 That is the paper's grid with the tree count made continuous, one faster learning rate and fewer
 folds; on planted games (96 and 270 players) it loses at most 0.005 held-out R^2 against 5 folds at
 rate 0.1, at 2-5x less time, and ``refine(energy="auto")`` more than makes that up
-(``python -m headspex.bench_proxy``). For the paper's grid pass
+(``python -m benchmarks.proxy``). For the paper's grid pass
 ``learning_rates=(0.01, 0.1), n_trees=(500, 1000, 5000), early_stopping_rounds=None, prune_margin=None``.
 Trees use no bootstrap (deterministic for a given seed and thread count) and one border (0.5).
 """

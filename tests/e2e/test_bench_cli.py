@@ -1,4 +1,4 @@
-"""``python -m headspex.bench`` on the embedded SmolLM2: the naive loop, the HF peer and the engine agree and
+"""``python -m benchmarks.engine`` on the embedded SmolLM2: the naive loop, the HF peer and the engine agree and
 every figure the issue asks for is written (timings are not asserted: the machine is shared)."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 def test_bench_writes_speedups_and_agreement(embedded, tmp_path):
     out = tmp_path / "bench.json"
     args = ["--task", "facts", "--layers", "final,all", "--masks", "2", "--naive-masks", "1", "--repeats", "1", "--json", str(out)]
-    done = subprocess.run([sys.executable, "-m", "headspex.bench", *args], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.engine", *args], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"HF_HUB_OFFLINE": "1"}, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())
-    assert result["command"].startswith("python -m headspex.bench") and result["commit"]
+    assert result["command"].startswith("python -m benchmarks.engine") and result["commit"]
     assert [r["layers"] for r in result["ranges"]] == ["20-30", "1-30"]
     for r in result["ranges"]:
         for key in ("speedup", "speedup_vs_hf", "roofline_fraction"):
@@ -32,6 +32,6 @@ def test_bench_writes_speedups_and_agreement(embedded, tmp_path):
 
 
 def test_bench_refuses_bad_counts():
-    done = subprocess.run([sys.executable, "-m", "headspex.bench", "--masks", "2", "--naive-masks", "3"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.engine", "--masks", "2", "--naive-masks", "3"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "--naive-masks" in done.stderr

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 import tasks
-from headspex import ablate_heads, evaluate_clean, evaluate_masks, layer_players, sample_masks
+from headspex import ablate_heads, sample_masks
+from headspex.engine import evaluate_clean, evaluate_masks
+from headspex.players import layer_players
 from tasks.sources import quiz_dir
 
 pytestmark = [pytest.mark.embedded,

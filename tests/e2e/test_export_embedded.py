@@ -19,7 +19,8 @@ import pytest
 import torch
 
 import tasks
-from headspex.engine.models import _embedded_smollm2_checkpoint, _load_hf, load_model
+from headspex.engine.models import load_model
+from headspex.engine.sources.embedded import load_embedded
 from headspex.export.checkpoint import export_pruned
 from headspex.export.latency import count_parameters
 from hooks import compute_head_means, tokenize_left_padded
@@ -55,7 +56,7 @@ def smollm2_64():
 @pytest.fixture(scope="module")
 def plain():
     """Unbridged copies of the same weights (SDPA attention) for the masked reference: float32, float64."""
-    hf = _load_hf(str(_embedded_smollm2_checkpoint()), torch.float32)[0].eval()
+    hf = load_embedded(torch.float32)[0].eval()
     return hf, copy.deepcopy(hf).double()
 
 

@@ -61,7 +61,7 @@ def test_cli_runs_end_to_end_and_writes_every_file(tiny_dir, tmp_path, capsys):
 
 def test_rerun_rebuilds_without_new_model_work(tiny_dir, tmp_path, monkeypatch):
     from headspex.engine.evaluator import MaskEvaluator
-    from headspex.prune.report import rebuild
+    from headspex.report import rebuild
 
     args = ["--model", str(tiny_dir), "--layers", "3", "--keep", "0.5", "--out", str(tmp_path), *FAST]
     assert main(args) == 0

@@ -15,7 +15,7 @@ import torch
 
 ray = pytest.importorskip("ray")
 
-from headspex import evaluate_masks, load_model, load_store, sample_masks  # noqa: E402
+from headspex.engine import evaluate_masks, load_model, load_store, sample_masks  # noqa: E402
 from headspex.engine.executors import EvaluationJob, RayExecutor  # noqa: E402
 from headspex.engine.ray_pool import run_on_ray  # noqa: E402
 from headspex.engine.store import ValueStore, mask_key  # noqa: E402
@@ -208,7 +208,7 @@ def test_bad_executor_workers_model_and_masks(local_ray, tiny):
 def test_single_process_path_never_imports_ray(tiny):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import numpy as np\n"
             "from tests.conftest import tiny_llama_model\nfrom tests.helpers import tiny_task\n"
-            "from headspex import evaluate_masks\nm = tiny_llama_model()\n"
+            "from headspex.engine import evaluate_masks\nm = tiny_llama_model()\n"
             "evaluate_masks(m, tiny_task(), np.ones((2, 4)), players=[(3, h) for h in range(4)], progress=False)\n"
             "assert 'ray' not in sys.modules, 'ray was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -220,7 +220,7 @@ import sys, numpy as np, torch, ray
 sys.path.insert(0, {root!r})
 from tests.conftest import tiny_llama_hf, word_tokenizer
 from tests.helpers import tiny_task
-from headspex import evaluate_masks, load_model, sample_masks
+from headspex.engine import evaluate_masks, load_model, sample_masks
 tiny_llama_hf().save_pretrained({path!r}); word_tokenizer().save_pretrained({path!r})
 m = load_model({path!r}, dtype='float32', device='cpu')
 p, masks = [(3, h) for h in range(4)], sample_masks(6, 4, seed=1)

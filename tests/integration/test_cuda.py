@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from headspex import evaluate_masks, sample_masks, wrap_hf_model
+from headspex.engine import evaluate_masks, sample_masks, wrap_hf_model
 
 from tests.conftest import tiny_llama_hf, word_tokenizer
 from tests.helpers import players_of, tiny_task

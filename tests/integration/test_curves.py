@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from headspex.curves.methods import eliminate, restrict
+from headspex.curves.methods import eliminate
 from headspex.curves.results import auc_table, cost_table, curve_table, prunable_table
 from headspex.curves.run import METHODS, CurveConfig, run_curves
 from headspex.spectrum.fourier import MoebiusSpectrum
@@ -82,13 +82,17 @@ def test_elimination_removes_the_planted_weak_heads_first():
 def test_restricted_moebius_equals_the_full_one_with_removed_heads_off():
     rng = np.random.default_rng(0)
     terms = {(): 0.3, (0,): 1.0, (1, 2): -0.5, (2, 4): 0.7, (3,): 0.2, (0, 3, 4): 0.4}
-    full = MoebiusSpectrum.from_dict(terms, n_players=5)
+    full = MoebiusSpectrum.from_dict(terms, n_players=5, players=[(1, h) for h in range(5)])
     kept = np.array([0, 2, 3, 4])
-    sub = restrict(full, kept)
+    sub = full.restrict(kept)
     masks = (rng.random((30, 4)) < 0.5).astype(np.uint8)
     wide = np.zeros((30, 5), np.uint8)
     wide[:, kept] = masks
     np.testing.assert_allclose(sub.predict(masks), full.predict(wide))
+    assert isinstance(sub, MoebiusSpectrum) and sub.players == ((1, 0), (1, 2), (1, 3), (1, 4))
+    for bad in ([0, 5], [1, 1], [0.5]):
+        with pytest.raises(ValueError, match="kept"):
+            full.restrict(bad)
 
 
 def test_bad_configs_get_clear_errors():

@@ -13,7 +13,7 @@ import torch
 import pytest
 
 import tasks
-from headspex import MaskGame, evaluate_masks, sample_masks
+from headspex.engine import MaskGame, evaluate_masks, sample_masks
 from headspex.engine.evaluator import MaskEvaluator
 from headspex.engine.store import StoreMismatchError, load_store
 
@@ -58,7 +58,7 @@ def test_gpt2_uses_bridge_backend(tiny_gpt2):
 
 
 def test_all_kept_equals_clean_model(tiny_llama):
-    from headspex import evaluate_clean
+    from headspex.engine import evaluate_clean
 
     task = tiny_task()
     players = players_of([2], tiny_llama.n_heads)
@@ -104,7 +104,7 @@ KILLED_RUN = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from tests.conftest import tiny_llama_model
     from tests.helpers import tiny_task, players_of
-    from headspex import evaluate_masks, sample_masks
+    from headspex.engine import evaluate_masks, sample_masks
     from headspex.engine.store import ValueStore
     real, calls = ValueStore.append, []
     def append(self, masks, scores):

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from headspex.engine.models import PRUNED_MARKER, load_model, wrap_hf_model
+from headspex.engine.loaded_model import PRUNED_MARKER
+from headspex.engine.models import load_model, wrap_hf_model
 from headspex.export.checkpoint import export_pruned
 from headspex.export.latency import compare_latency, count_parameters, measure_latency
 from headspex.export.reference import masked_logits
@@ -199,7 +200,7 @@ def test_generation_matches_masked_model(exported):
 
 
 def test_loaded_pruned_model_refuses_head_ablation_but_evaluates_clean(source, exported):
-    from headspex import evaluate_clean, evaluate_masks
+    from headspex.engine import evaluate_clean, evaluate_masks
     from hooks import ablate_heads, compute_head_means
     from tests.helpers import players_of, tiny_task
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from headspex import MaskGame, evaluate_masks, sample_masks
+from headspex.engine import MaskGame, evaluate_masks, sample_masks
 from headspex.engine.evaluator import MaskEvaluator
 from headspex.engine.store import load_store
 from tests.helpers import players_of, tiny_task

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.hf_peer import HFPeer, peer_values
-from headspex import evaluate_masks, sample_masks
+from headspex.engine import evaluate_masks, sample_masks
 from hooks import compute_head_means
 
 from tests.conftest import tiny_llama_hf

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import tasks
-from headspex import evaluate_masks, load_model, sample_masks
+from headspex.engine import evaluate_masks, load_model, sample_masks
 from headspex.engine import random_models as rm
 
 from tests.helpers import players_of

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from headspex import FourierSpectrum, MoebiusSpectrum, Proxy, ProxySearch, SetFunction, fit_lasso, sample_masks
+from headspex import FourierSpectrum, MoebiusSpectrum, Proxy, sample_masks
+from headspex.spectrum import ProxySearch, SetFunction, fit_lasso
 from headspex.spectrum.synthetic import planted_game
 
 N = 7
@@ -16,7 +17,7 @@ VALUES = GAME(MASKS)
 
 def _shapiq():
     pytest.importorskip("lightgbm")
-    from headspex import fit_shapiq_proxyspex
+    from headspex.spectrum import fit_shapiq_proxyspex
 
     return fit_shapiq_proxyspex(MASKS, VALUES, seed=0)
 

@@ -109,7 +109,6 @@ def write_html(results: StudyResult | Sequence[StudyResult], path: str | Path, *
              f"entries to hide them; every figure downloads as PNG from its toolbar.</p>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(_document(title, intro, nav, "\n".join(page.parts)), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from headspex._io import atomic_write_text
+
+    return atomic_write_text(path, _document(title, intro, nav, "\n".join(page.parts)))

@@ -1,9 +1,10 @@
-"""Load a checkpoint written by :func:`headspex.export_pruned` back: the Hugging Face model, and a
-:class:`headspex.LoadedModel` around it for ``headspex.load_model(path)``.
+"""A checkpoint written by :func:`headspex.export_pruned`: the Hugging Face model, and a
+:class:`~headspex.engine.loaded_model.LoadedModel` around it for ``headspex.load_model(path)``.
 
 A pruned model has no TransformerLens bridge and no fast-path weights (its layers have different head
 counts); :class:`PrunedBridge` stands in for the bridge so clean forward passes and clean evaluation
-work, while head ablation raises a ValueError saying why.
+work, while head ablation raises a ValueError saying why. The model classes are
+:mod:`headspex.engine.pruned_modeling`.
 """
 
 from __future__ import annotations
@@ -17,21 +18,32 @@ from typing import Any, Sequence
 
 import torch
 
-from headspex.engine.models import PRUNED_MARKER, LoadedModel
-from headspex.export.modeling import PRUNED_MODEL_TYPE, PrunedLlamaForCausalLM
+from headspex.engine.loaded_model import MARKER_FORMAT, PRUNED_MARKER, LoadedModel
+from headspex.errors import StoredDataError
 
-MARKER_FORMAT = "headspex-pruned/1"
+NO_ABLATION = ("this model is a pruned checkpoint written by headspex.export_pruned: its removed heads are "
+               "deleted and its layers have different head counts, so head ablation (masks, hooks, head "
+               "means) is not supported on it; ablate heads on the original model instead")
+__all__ = ["MARKER_FORMAT", "NO_ABLATION", "PrunedBridge", "is_pruned_checkpoint", "load_pruned_hf", "read_marker",
+           "wrap_pruned"]
+
+
+def is_pruned_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a directory holding the marker of a checkpoint written by ``export_pruned``."""
+    p = Path(path)
+    return p.is_dir() and (p / PRUNED_MARKER).is_file()
 
 
 def read_marker(path: str | os.PathLike) -> dict[str, Any]:
-    """The ``headspex_pruned.json`` of a pruned checkpoint; ValueError when missing or malformed."""
+    """The ``headspex_pruned.json`` of a pruned checkpoint; StoredDataError when missing or malformed."""
     marker = Path(path) / PRUNED_MARKER
     try:
         data = json.loads(marker.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not a pruned checkpoint written by headspex.export_pruned: {e}") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StoredDataError(f"{path} is not a pruned checkpoint written by headspex.export_pruned: {e}") from e
     if not isinstance(data, dict) or data.get("format") != MARKER_FORMAT or "kept_heads" not in data:
-        raise ValueError(f"{marker} is not a {MARKER_FORMAT} marker")
+        raise StoredDataError(f"{marker} is not a {MARKER_FORMAT} marker: re-export the checkpoint with "
+                              "headspex.export_pruned")
     return data
 
 
@@ -39,16 +51,13 @@ def load_pruned_hf(path: str | os.PathLike, dtype: torch.dtype = torch.float32) 
     """(PrunedLlamaForCausalLM, tokenizer or None) from a checkpoint written by :func:`export_pruned`."""
     from transformers import AutoTokenizer
 
+    from headspex.engine.pruned_modeling import PrunedLlamaForCausalLM
+
     read_marker(path)
     hf = PrunedLlamaForCausalLM.from_pretrained(str(path), dtype=dtype)
     has_tok = (Path(path) / "tokenizer_config.json").is_file()  # config= spares AutoConfig (and its remote-code prompt)
     tok = AutoTokenizer.from_pretrained(str(path), config=hf.config) if has_tok else None
     return hf.eval(), tok
-
-
-NO_ABLATION = ("this model is a pruned checkpoint written by headspex.export_pruned: its removed heads are "
-               "deleted and its layers have different head counts, so head ablation (masks, hooks, head "
-               "means) is not supported on it; ablate heads on the original model instead")
 
 
 class PrunedBridge:
@@ -93,9 +102,12 @@ def wrap_pruned(hf_model: Any, tokenizer: Any, *, name: str, device: torch.devic
 
     ``n_heads`` is the original number of query heads per layer (heads keep their original indices).
     """
+    from headspex.engine.pruned_modeling import PRUNED_MODEL_TYPE
+
     if getattr(hf_model.config, "model_type", None) != PRUNED_MODEL_TYPE:
         raise ValueError(f"expected a {PRUNED_MODEL_TYPE} model; got {getattr(hf_model.config, 'model_type', None)!r}")
     c = hf_model.config
     return LoadedModel(name=name, hf_model=hf_model, bridge=PrunedBridge(hf_model), tokenizer=tokenizer,
                        n_layers=int(c.num_hidden_layers), n_heads=int(c.num_attention_heads), d_head=int(c.head_dim),
                        dtype=dtype, device=device, architecture=type(hf_model).__name__, weights=None)
+

@@ -1,0 +1,195 @@
+"""The import graph of headspex has no cycle, and the top-level API is small and resolves.
+
+Every module under ``headspex/`` is parsed (no module is executed): every ``import`` counts, at module
+top, inside a function or under ``if TYPE_CHECKING``, with relative imports resolved. A ``from pkg import
+name`` counts as an import of the submodule ``pkg.name`` when there is one, else of the module that
+``pkg``'s lazy exports take ``name`` from, else of ``pkg`` itself. Only headspex modules are nodes.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections import deque
+from pathlib import Path
+
+import headspex
+from headspex import _lazy
+
+PACKAGE = Path(headspex.__file__).resolve().parent
+
+
+def _modules() -> dict[str, Path]:
+    """Every headspex module: dotted name -> file."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _lazy_exports(package: str) -> dict[str, str]:
+    """``{name: module}`` of a package's lazy exports (importing a headspex package runs no heavy import)."""
+    importlib.import_module(package)
+    return _lazy.EXPORTS.get(package, {})
+
+
+def _targets(module: str, path: Path) -> dict[str, int]:
+    """The headspex modules ``module`` imports -> line of the first such import."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    is_package = path.name == "__init__.py"
+    found: dict[str, int] = {}
+
+    def add(target: str | None, line: int) -> None:
+        if target is not None and target != module and target in MODULES:
+            found.setdefault(target, line)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.name  # import a.b.c imports a.b.c (its packages run their lazy __init__ only)
+                while name and name not in MODULES:
+                    name = name.rpartition(".")[0]
+                add(name or None, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module if is_package else module.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    anchor = anchor.rpartition(".")[0]
+                base = f"{anchor}.{base}" if base else anchor
+            if not base.startswith("headspex"):
+                continue
+            for alias in node.names:
+                if f"{base}.{alias.name}" in MODULES:
+                    add(f"{base}.{alias.name}", node.lineno)
+                elif base in MODULES and alias.name in _lazy_exports(base):
+                    add(_lazy_exports(base)[alias.name], node.lineno)
+                else:
+                    add(base, node.lineno)
+    return found
+
+
+def import_graph() -> dict[str, dict[str, int]]:
+    """module -> {imported headspex module: line}."""
+    return {name: _targets(name, path) for name, path in MODULES.items()}
+
+
+def strongly_connected(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """Tarjan's strongly connected components with more than one module (or a module importing itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1 or v in graph[v]:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def shortest_cycle(graph: dict[str, dict[str, int]], component: list[str]) -> list[str]:
+    """A shortest import cycle through the component's first module: [a, b, ..., a]."""
+    start, members = component[0], set(component)
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        for w in sorted(graph[v]):
+            if w == start:
+                path = [v]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1] + [start]
+            if w in members and w not in parent:
+                parent[w] = v
+                queue.append(w)
+    return [start, start]
+
+
+def describe(graph: dict[str, dict[str, int]], component: list[str]) -> str:
+    cycle = shortest_cycle(graph, component)
+    steps = " -> ".join(cycle)
+    edges = "; ".join(f"{a} imports {b} (line {line})" for a in component for b, line in sorted(graph[a].items())
+                      if b in component)
+    return f"cycle {steps} (all imports among {component}: {edges})"
+
+
+GRAPH = import_graph()
+CYCLES = strongly_connected(GRAPH)
+
+
+def test_the_graph_sees_imports_of_every_kind():
+    """Top-level, function-level, relative and lazy-export imports all become edges."""
+    assert "headspex.engine.fast_forward" in GRAPH["headspex.engine.evaluator"]  # from headspex.engine import fast_forward
+    assert "headspex.errors" in GRAPH["headspex._checks"]
+    assert "headspex.prune.report" in GRAPH["headspex.report"]  # inside a function
+    assert "headspex._lazy" in GRAPH["headspex"]
+    assert len(MODULES) > 50
+
+
+def test_no_import_cycles():
+    assert not CYCLES, "import cycles:\n" + "\n".join(describe(GRAPH, c) for c in CYCLES)
+
+
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _imports_of(target: str, within: str) -> list[str]:
+    """``a imports b (line n)`` for every module a under ``within`` importing a module b under ``target``."""
+    return [f"{a} imports {b} (line {line})" for a in sorted(GRAPH) if _inside(a, within)
+            for b, line in sorted(GRAPH[a].items()) if _inside(b, target)]
+
+
+def test_the_engine_sits_below_export_and_model_loading_is_layered():
+    """Export sits above the engine; the model sources and random models never reach back to models.py."""
+    assert not _imports_of("headspex.export", "headspex.engine"), _imports_of("headspex.export", "headspex.engine")
+    for low in ("headspex.engine.loaded_model", "headspex.engine.sources", "headspex.engine.random_models",
+                "headspex.engine.pruned_modeling"):
+        assert not _imports_of("headspex.engine.models", low), _imports_of("headspex.engine.models", low)
+    assert GRAPH["headspex.engine.pruned_modeling"] == {}, "it is copied into every checkpoint: no headspex imports"
+
+
+def test_the_cycles_the_pipeline_change_broke_stay_broken():
+    for a, b in [("headspex.curves.iterative", "headspex.curves.methods"),
+                 ("headspex.engine.evaluator", "headspex.engine.prefix_cache"),
+                 ("headspex.engine.executors", "headspex.engine.ray_pool")]:
+        assert not (b in GRAPH[a] and a in GRAPH[b]), f"{a} and {b} import each other"
+    for module in ("headspex.curves.iterative", "headspex.engine.prefix_cache", "headspex.engine.ray_pool"):
+        assert not any(module in c for c in CYCLES), module
+
+
+def test_top_level_api_is_small_and_resolves():
+    assert len(headspex.__all__) <= 25, headspex.__all__
+    assert len(set(headspex.__all__)) == len(headspex.__all__)
+    for name in headspex.__all__:
+        assert not name.startswith("_"), name
+        assert getattr(headspex, name) is not None, name
