@@ -44,9 +44,9 @@ def markdown(result: dict[str, Any]) -> str:
         "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | largest residual | median relative residual |",
         "|---|---|---|---|---|---|---|",
     ]
-    if "repriced" in result:
+    if "repriced" in result:  # above the table: a line between its header and its separator breaks it
         rp = result["repriced"]
-        lines[-1:-1] = [f"The study was priced again from the stored fits by `{rp['command']}` at commit "
+        lines[-2:-2] = [f"The study was priced again from the stored fits by `{rp['command']}` at commit "
                         f"`{rp['commit']}`, {rp['time']}.", ""]
     for f in result["fits"]:
         lines.append(f"| {f['model']} | {f['seconds_per_token_layer']:.3e} | {f['token_layer_fit']['r2']:.3f} | "

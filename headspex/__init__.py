@@ -34,7 +34,7 @@ _EXPORTS = {
     **dict.fromkeys(["FourierSpectrum", "MoebiusSpectrum"], "headspex.spectrum.fourier"),
     **dict.fromkeys(["head_attributions", "interaction_values"], "headspex.spectrum.attributions"),
     # prune: select heads; a layer-range study
-    **dict.fromkeys(["select_heads", "Selection"], "headspex.prune.select"),
+    **dict.fromkeys(["select_heads", "Selection"], "headspex.selection.select"),
     **dict.fromkeys(["StudyConfig", "run_study"], "headspex.prune.study"),
     # curves: whole-model pruning curves
     **dict.fromkeys(["CurveConfig", "run_curves"], "headspex.curves.run"),

@@ -1,8 +1,9 @@
 """``python -m headspex.report DIR``: rebuild the reports of a finished run from its stored results, no model.
 
-DIR is the ``--out`` of ``python -m headspex.prune`` (a layer-range study: ``seed-*/results.pkl``) or of
-``python -m headspex.curves`` (whole-model curves: ``seed-*/curve.pkl``). Seeds are merged only when they
-were run under the same settings; otherwise the report is refused, naming the seeds and the differences.
+DIR is the ``--out`` of ``python -m headspex.prune`` (a layer-range study) or of ``python -m headspex.curves``
+(whole-model curves): each seed's tables in ``seed-*/`` (``record.json`` of kind "study" or "curve", CSVs,
+``masks.npz``). Seeds are merged only when they were run under the same settings; otherwise the report is
+refused, naming the seeds and the differences.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, Sequence
 from headspex._cli import HelpFormatter, add_debug_flag, guarded
 from headspex.errors import InputError, StoredDataError
 
-KINDS = {"study": "seed-*/results.pkl", "curves": "seed-*/curve.pkl"}
+KINDS = {"study": ("seed-*/record.json", "study"), "curves": ("seed-*/record.json", "curve")}  # (files, record kind)
+LEGACY = ("seed-*/results.pkl", "seed-*/curve.pkl")  # pickled seeds of headspex before the stored tables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,18 +36,30 @@ def run_kind(directory: str | Path) -> str:
         raise InputError(f"no directory {d}: give the --out of a python -m headspex.prune or headspex.curves run")
     if not d.is_dir():
         raise InputError(f"{d} is a file; the --out directory of a run is expected")
-    found = [kind for kind, pattern in KINDS.items() if any(d.glob(pattern))]
+    seeds = seed_records(d)
+    found = [kind for kind, paths in seeds.items() if paths]
     if len(found) == 1:
         return found[0]
     if found:
         raise StoredDataError(f"{d} holds both study and curves results; keep each run in its own --out")
+    if any(any(d.glob(pattern)) for pattern in LEGACY):
+        raise StoredDataError(f"{d} holds seeds pickled by an older headspex (seed-*/results.pkl or curve.pkl); "
+                              f"convert them to tables with python scripts/convert_results.py {d}")
     config = d / "config.json"
     if config.is_file():
         command = _command(config)
-        raise StoredDataError(f"{d} holds a run that was stopped before its first seed finished (no seed-*/results.pkl "
-                              f"or seed-*/curve.pkl yet); rerun its command to resume it{command}")
-    raise InputError(f"{d} holds no headspex run (no config.json, seed-*/results.pkl or seed-*/curve.pkl); give the "
-                     "--out of a python -m headspex.prune or headspex.curves run")
+        raise StoredDataError(f"{d} holds a run that was stopped before its first seed finished (no "
+                              f"seed-*/record.json yet); rerun its command to resume it{command}")
+    raise InputError(f"{d} holds no headspex run (no config.json or seed-*/record.json); give the --out of a "
+                     "python -m headspex.prune or headspex.curves run")
+
+
+def seed_records(directory: Path) -> dict[str, list[Path]]:
+    """``{kind: [seed directories]}`` of ``directory`` by the kind each ``seed-*/record.json`` names."""
+    from headspex.records.format import record_kind
+
+    records = {path: record_kind(path) for path in sorted(directory.glob(KINDS["study"][0]))}
+    return {kind: [p.parent for p, k in records.items() if k == wanted] for kind, (_, wanted) in KINDS.items()}
 
 
 def check_seeds_agree(results: Sequence[Any], names: Sequence[str]) -> None:
@@ -68,20 +82,20 @@ def rebuild(directory: str | Path) -> dict[str, Any]:
     """Rebuild every output of the run in ``directory``; returns what was written."""
     d = Path(directory)
     kind = run_kind(d)
-    paths = sorted(d.glob(KINDS[kind]))
+    seeds = seed_records(d)[kind]
     if kind == "study":
         from headspex.prune.report import write_outputs
         from headspex.prune.results import StudyResult
 
-        results = [StudyResult.load(p.parent) for p in paths]
-        check_seeds_agree(results, [p.parent.name for p in paths])
+        results = [StudyResult.load(p) for p in seeds]
+        check_seeds_agree(results, [p.name for p in seeds])
         meta = _meta(d)
         return write_outputs(results, d, model_name=meta.get("model", ""), task_name=meta.get("task", ""))
     from headspex.curves.report import title_of, write_outputs as write_curves
     from headspex.curves.results import CurveResult
 
-    results = [CurveResult.load(p) for p in paths]
-    check_seeds_agree(results, [p.parent.name for p in paths])
+    results = [CurveResult.load(p) for p in seeds]
+    check_seeds_agree(results, [p.name for p in seeds])
     return write_curves(results, d, title=title_of(results[0]))
 
 

@@ -2,7 +2,7 @@
 
     python scripts/summarise_study.py results/smollm2-study > results/smollm2-study/summary.md
 
-Reads only stored results (``<task>/seed-*/results.pkl``): no model. Prints, per task: the test accuracy
+Reads only stored results (``<task>/seed-*/record.json``): no model. Prints, per task: the test accuracy
 table with 95% CIs, the significance counts of ProxySPEX against each baseline, the proxy's fit, and the
 energy shares beside the paper's.
 """
@@ -22,7 +22,7 @@ PAPER = {"initial": (80, 8, 12), "middle": (67, 23, 10), "final": (51, 39, 10)}
 
 
 def task_summary(folder: Path) -> tuple[str, pd.DataFrame]:
-    results = [StudyResult.load(p) for p in sorted(folder.glob("seed-*")) if (p / "results.pkl").is_file()]
+    results = [StudyResult.load(p) for p in sorted(folder.glob("seed-*")) if (p / "record.json").is_file()]
     summary = SeedSummary(results)
     sig = summary.significance()
     energy = summary.energy()
@@ -44,7 +44,7 @@ def task_summary(folder: Path) -> tuple[str, pd.DataFrame]:
 
 def main(study: Path) -> None:
     parts, sigs = [], []
-    for folder in sorted(p for p in study.iterdir() if (p / "seed-0" / "results.pkl").is_file()):
+    for folder in sorted(p for p in study.iterdir() if (p / "seed-0" / "record.json").is_file()):
         text, sig = task_summary(folder)
         parts.append(text)
         sigs.append(sig)

@@ -9,6 +9,5 @@ from headspex._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "CurveConfig": "headspex.curves.run", "run_curves": "headspex.curves.run", "CurveResult": "headspex.curves.results",
-    "CURVE_METHODS": "headspex.curves.methods", "first_order": "headspex.curves.first_order",
-    "FirstOrder": "headspex.curves.first_order",
+    "METHODS": "headspex.curves.run", "SWEEP": "headspex.curves.run",
 })

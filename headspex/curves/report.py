@@ -1,12 +1,15 @@
-"""Write a curve's tables and plot (rebuilt from the saved results by ``python -m headspex.report DIR``).
+"""Write a curve's tables, plot and reports (rebuilt from the saved results by ``python -m headspex.report DIR``).
 
-Files: ``curve.csv``, ``auc.csv``, ``prunable.csv``, ``cost.csv``, ``curves.md`` (all four as tables) and
+Files: ``curve.csv``, ``auc.csv``, ``prunable.csv``, ``cost.csv``, ``curves.md`` (all four as tables),
 ``curve.png`` (test accuracy against heads kept, 95% bands, one line per method, the unpruned model as a
-dashed line, the random baseline in grey).
+dashed line, the random baseline in grey), and the reports ``report.md`` and ``report.html`` (offline), which
+open on the verdict: sentences written from the AUC table, the trust warnings, the AUC table with paired
+differences to ProxySPEX; then the curves, prunable fractions and costs.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -14,10 +17,13 @@ import pandas as pd
 
 from headspex._io import atomic_write_text, save_figure
 from headspex.curves.results import CurveResult, auc_table, cost_table, curve_table, prunable_table
+from headspex.reporting.trust import TrustReport, curve_checks
+from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
+from headspex.reporting.verdict import curve_sentences
 
 
 def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str) -> dict[str, pd.DataFrame]:
-    """Write every table and ``curve.png`` to ``out``; returns the tables."""
+    """Write every table, ``curve.png``, ``report.md`` and ``report.html`` to ``out``; returns the tables."""
     out = Path(out)
     tables = {"curve": curve_table(results), "auc": auc_table(results), "prunable": prunable_table(results),
               "cost": cost_table(results)}
@@ -31,7 +37,51 @@ def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str
         lines += [f"## {name}", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
     atomic_write_text(out / "curves.md", "\n".join(lines))
     plot_curves(tables["curve"], clean, out / "curve.png", title=title)
+    trust = curve_checks(results, tables["curve"])
+    sentences = verdict(results, tables, trust)
+    atomic_write_text(out / "report.md", report_markdown(results, tables, trust, sentences, title))
+    from headspex.curves.html import write_curve_html
+
+    write_curve_html(results, tables, out / "report.html", title=title, sentences=sentences, trust=trust,
+                     config=_config(out))
     return tables
+
+
+def verdict(results: Sequence[CurveResult], tables: dict, trust: TrustReport | None = None) -> list[str]:
+    """The verdict sentences of the curves (see :func:`~headspex.reporting.verdict.curve_sentences`)."""
+    first = results[0]
+    n = len(first.players)
+    return curve_sentences(tables["auc"], tables["prunable"], n_seeds=len(results), n_test=first.n_test, n_heads=n,
+                           kept=[k / n for k in first.ks], clean=float(first.clean["test"]["accuracy"]), trust=trust)
+
+
+def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustReport, sentences: list[str],
+                    title: str) -> str:
+    """report.md: the verdict, trust warnings and AUC table first; then the curve, prunable fractions, costs."""
+    from headspex.curves.html import auc_display
+
+    first = results[0]
+    lines = [f"# {title}", "", "## Verdict", "", *[f"- {s}" for s in sentences], "",
+             "## Area under the curve", "",
+             f"AUC = mean test accuracy over the sweep; 95% bootstrap CI over the {first.n_test} test questions "
+             f"(per-question scores averaged over {len(results)} seed(s)); minus ProxySPEX: the paired difference.", "",
+             auc_display(tables["auc"]).to_markdown(index=False), "", *warnings_markdown(trust),
+             "## Curves", "", "![test accuracy against heads kept](curve.png)", "",
+             tables["curve"].to_markdown(index=False, floatfmt=".3f"), "",
+             "## Prunable fractions (largest share of heads removed within 1 / 5 points of the unpruned model)", "",
+             tables["prunable"].to_markdown(index=False, floatfmt=".2f"), "",
+             "## Costs (first seed: passes summed over training questions, seconds choosing the sets)", "",
+             tables["cost"].to_markdown(index=False, floatfmt=".1f"), "",
+             "## Trust details (one row per flag, with its seed or \"mean over seeds\")", "", details_markdown(trust),
+             "", "Interactive version: `report.html`; rebuild both with `python -m headspex.report DIR`.", ""]
+    return "\n".join(lines)
+
+
+def _config(out: Path) -> dict | None:
+    try:
+        return json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: str) -> None:

@@ -14,7 +14,6 @@ Summaries (each a DataFrame, pooled over the seeds given):
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -42,14 +41,19 @@ class CurveResult:
     model_name: str = ""
     task_name: str = ""
 
-    def save(self, path: str | Path) -> None:
-        from headspex._io import atomic_write_bytes
+    def save(self, directory: str | Path) -> Path:
+        """Write this seed into the seed ``directory`` as tables (``record.json``, CSVs, ``masks.npz``: see
+        :mod:`headspex.records.curve`); every number reads back exactly. Returns ``directory``."""
+        from headspex.records.curve import write_curve_record
 
-        atomic_write_bytes(path, pickle.dumps(self))
+        return write_curve_record(self, directory)
 
     @staticmethod
-    def load(path: str | Path) -> "CurveResult":
-        return pickle.loads(Path(path).read_bytes())
+    def load(directory: str | Path) -> "CurveResult":
+        """Read back a seed written by :meth:`save` (no model; StoredDataError when it is missing or corrupt)."""
+        from headspex.records.curve import read_curve_parts
+
+        return CurveResult(**read_curve_parts(directory))
 
     def to_dataframe(self) -> pd.DataFrame:
         return curve_table([self])
@@ -91,9 +95,12 @@ def curve_table(results: Sequence[CurveResult]) -> pd.DataFrame:
 
 
 def _auc(kept: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Trapezoid area over the kept fraction, divided by the swept width. acc: [..., n_levels]."""
+    """Trapezoid area over the kept fraction, divided by the swept width (the mean accuracy over the sweep);
+    with one level, that level's accuracy. acc: [..., n_levels]."""
     order = np.argsort(kept)
     x, y = kept[order], acc[..., order]
+    if x[-1] == x[0]:
+        return y.mean(axis=-1)
     return np.trapezoid(y, x, axis=-1) / (x[-1] - x[0])
 
 

@@ -21,13 +21,14 @@ from headspex.engine.loaded_model import PRUNED_MARKER
 from headspex.engine.sources.pruned import read_marker
 from headspex.errors import OutputError, StoredDataError
 
-RUN_FILES = (".lock", "values.jsonl", "accuracy.csv", "report.html", "curve.pkl", "results.pkl")
+RUN_FILES = (".lock", "values.jsonl", "accuracy.csv", "report.html", "curve.pkl", "results.pkl",  # pickles: old seeds
+             "record.json", "masks.npz", "scores.csv", "selections.csv")  # a seed's stored tables (headspex.records)
 RUN_DIRS = ("seed-*", "methods", "layers-*", "train-*", "test-*")
 RUN_CONFIG_KEYS = {"identity": "a value store", "study": "a study run", "curve": "a curve run",
                    "arguments": "a study run", "settings": "a run"}
 # names a run writes directly into its --out: an export path inside --out must not start with one
 RUN_NAMES = (*RUN_FILES, *RUN_DIRS, "config.json", "export.json", "*.csv", "*.md", "*.png", "*.pkl", "*.html",
-             "*.jsonl")
+             "*.jsonl", "*.npz")
 __all__ = ["TargetExistsError", "check_export_target", "check_outside_run", "holds_run_data"]
 
 
@@ -39,7 +40,8 @@ def holds_run_data(path: str | os.PathLike) -> str | None:
     """Why the directory ``path`` holds headspex run data (a value store, a study or curve run), or None.
 
     Looks at the directory's own entries only: a ``.lock``, ``values.jsonl``, ``accuracy.csv``,
-    ``report.html``, ``curve.pkl`` or ``results.pkl`` file; a ``config.json`` with an "identity", "study",
+    ``report.html``, ``record.json``, ``masks.npz``, ``scores.csv``, ``selections.csv`` (a seed's tables),
+    ``curve.pkl`` or ``results.pkl`` file; a ``config.json`` with an "identity", "study",
     "curve", "arguments" or "settings" key; a ``seed-*``, ``methods``, ``layers-*``, ``train-*`` or
     ``test-*`` directory.
     """

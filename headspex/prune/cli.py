@@ -1,9 +1,12 @@
-"""``python -m headspex.prune``: which heads to keep at each sparsity level, per layer range.
+"""``python -m headspex.prune``: which heads to keep at each sparsity level, per layer range or for the whole model.
 
 With no options it runs the layer-range study on the embedded SmolLM2 and the IOI task, with the fair
 protocol (a pilot of random masks that is also the random baseline, matched budgets, float32 test scores,
-paired bootstrap intervals), sized to finish in about 9 minutes on 2 CPU cores. A rerun with the same
-``--out`` resumes from the stored values; ``python -m headspex.report OUT`` rebuilds its reports.
+paired bootstrap intervals), sized to finish in about 9 minutes on 2 CPU cores. ``--layers all`` (or a union
+such as ``1-10+21-30``) makes every head of those layers a player of one game and draws the whole-model
+pruning curves over a sweep of keep levels instead (``python -m headspex.curves`` is the same with
+``--layers all`` as its default). A rerun with the same ``--out`` resumes from the stored values;
+``python -m headspex.report OUT`` rebuilds its reports.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from headspex._cli import HelpFormatter, add_debug_flag, commit, guarded, versions
+from headspex._cli import HelpFormatter, add_debug_flag, guarded
+from headspex.errors import InputError
 
-METHODS = "proxyspex,lasso,best-of-n,single-head,random"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m headspex.prune", description=__doc__.replace("``", ""),
-                                formatter_class=HelpFormatter)
+def build_parser(prog: str = "python -m headspex.prune", layers: str = "initial,middle,final") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.replace("``", ""), formatter_class=HelpFormatter)
     _model_args(p.add_argument_group("model and task"))
-    _protocol_args(p.add_argument_group("protocol"))
+    _protocol_args(p.add_argument_group("protocol"), layers)
     _run_args(p.add_argument_group("running"))
+    _export_args(p.add_argument_group("export (a pruned checkpoint of one method's kept set at one level)"))
     return p
 
 
@@ -58,13 +61,25 @@ def load_task(args: argparse.Namespace, tokenizer: Any, max_tokens: int | None =
                       n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars, max_tokens=max_tokens)
 
 
-def _protocol_args(g: Any) -> None:
-    g.add_argument("--layers", default="initial,middle,final",
+def _protocol_args(g: Any, layers: str) -> None:
+    from headspex.curves.run import CurveConfig
+    from headspex.prune.study import StudyConfig
+
+    study, curve = StudyConfig.__dataclass_fields__, CurveConfig.__dataclass_fields__
+
+    def both(name: str) -> str:
+        show = (lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else v)
+        return f"(default: {show(study[name].default)} per range; {show(curve[name].default)} for one game)"
+
+    g.add_argument("--layers", default=layers,
                    help="layer ranges, 1-based and inclusive as in the paper (e.g. 1-3,14-16,30-32), or the presets "
-                        "initial, middle, final (ceil(96 / heads per layer) layers each: 96 heads, as the paper's "
-                        "ranges); each range is analysed on its own")
-    g.add_argument("--keep", default="0.5,0.66,0.83", help="fractions of each range's heads to keep, in (0, 1]")
-    g.add_argument("--budget", type=int, default=120, help="training masks evaluated per range to fit the proxy")
+                        "initial, middle, final (ceil(96 / heads per layer) layers each: the paper's 96 heads, 99 on "
+                        "SmolLM2), each analysed on its own; or all / a union such as 1-10+21-30: one game, the "
+                        f"whole-model curves (default: {layers})")
+    g.add_argument("--keep", default=None, help="keep levels: fractions of the players in (0, 1]; for one game also "
+                                                "head counts (integers) " + both("keep"))
+    g.add_argument("--budget", type=int, default=None, help="training masks per range (or game) for the proxy "
+                                                             + both("budget"))
     g.add_argument("--sampling", choices=["uniform", "matched", "mixture"], default="matched",
                    help="training masks: uniform (keep 1/2, the paper's), matched (keep-probability at the keep "
                         "levels) or mixture (uniform and matched); matched + --refine gave the best test accuracy "
@@ -73,16 +88,43 @@ def _protocol_args(g: Any) -> None:
                    help="select on the ridge-refined spectrum (95%% of the energy) instead of the exact one")
     g.add_argument("--best-of-n", type=int, default=None,
                    help="Best-of-N candidates in total over the keep levels (default: --budget, a matched budget)")
-    g.add_argument("--n-random", type=int, default=20, help="random k-head masks per keep level (pilot and baseline)")
-    g.add_argument("--n-heldout", type=int, default=10, help="unseen masks per keep level for held-out R^2")
-    g.add_argument("--energy-boot", type=int, default=3, help="proxy refits for the energy shares' intervals")
-    g.add_argument("--methods", default=METHODS, help="selection methods to compare")
+    g.add_argument("--n-random", type=int, default=None, help="random k-head masks per keep level (pilot and "
+                                                               "baseline) " + both("n_random"))
+    g.add_argument("--n-heldout", type=int, default=study["n_heldout"].default,
+                   help="unseen masks per keep level for held-out R^2 (ranges)")
+    g.add_argument("--energy-boot", type=int, default=study["energy_boot"].default,
+                   help="proxy refits for the energy shares' intervals (ranges)")
+    g.add_argument("--methods", default=None, help="selection methods to compare (headspex.selection.method_names()) "
+                                                   + both("methods"))
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "
                         "or margin; the test split reports accuracy and log-probability")
-    g.add_argument("--milp-time-limit", type=float, default=5.0,
-                   help="seconds per exact selection before falling back to greedy + swap search")
+    g.add_argument("--milp-time-limit", type=float, default=None,
+                   help="seconds per exact selection before falling back to greedy + swap search "
+                        + both("milp_time_limit"))
+    g.add_argument("--max-terms", type=int, default=study["max_terms"].default,
+                   help="Moebius terms above which the greedy + swap heuristic replaces the exact MILP")
+    g.add_argument("--budget-sweep", default=None, metavar="BUDGETS",
+                   help="sample-efficiency curves instead of one budget: every method at each budget, e.g. 1n,2n,4n,8n "
+                        "(multiples of a range's heads) or 100,200,400; writes sweep_*.csv and sweep.png (ranges; "
+                        "default: off)")
+    g.add_argument("--iterative-fraction", type=float, default=study["iterative_fraction"].default,
+                   help="share of the kept heads removed per round by the iterative methods")
+
+
+def _export_args(g: Any) -> None:
+    g.add_argument("--export", default=None, metavar="DIR",
+                   help="write a pruned checkpoint here: a new or empty directory, or a previous headspex checkpoint "
+                        "with --overwrite; never the run's --out (default: none)")
+    g.add_argument("--export-method", default="proxyspex", help="the method whose kept set is exported")
+    g.add_argument("--export-keep", type=float, default=0.5,
+                   help="the keep level exported: one of --keep (a fraction, or a head count for one game)")
+    g.add_argument("--export-range", default=None,
+                   help="the range whose selection is exported, 1-based as in --layers (default: the only or first "
+                        "range); heads outside it are kept")
+    g.add_argument("--overwrite", action="store_true",
+                   help="let --export replace a checkpoint headspex wrote before (never any other directory)")
 
 
 def _run_args(g: Any) -> None:
@@ -104,105 +146,42 @@ def _run_args(g: Any) -> None:
     add_debug_flag(g)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m headspex.prune",
+         layers: str = "initial,middle,final", one_game: bool = False) -> int:
+    """The CLI; ``one_game``: ``--layers`` always names one game (``python -m headspex.curves``)."""
+    args = build_parser(prog, layers).parse_args(argv)
+    args.one_game, args.prog = one_game, prog
     return guarded(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from headspex.engine.lock import DirectoryLock
 
-    for name in ("budget", "seeds", "n_random", "n_heldout"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    for name in ("seeds", "n_heldout", "budget", "n_random", "best_of_n", "energy_boot"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
+    if args.export:  # before any model loads: an export never writes over a user's or a run's files
+        from headspex.export.safety import check_export_target
+
+        check_export_target(args.export, overwrite=args.overwrite, out=args.out)
     with DirectoryLock(args.out, wait=args.wait):
         return _run_locked(args)
 
 
 def _run_locked(args: argparse.Namespace) -> int:
     import tasks
-    from headspex.engine.executors import make_executor
     from headspex.engine.models import load_model
     from headspex.players import parse_layer_ranges
-    from headspex.prune.report import write_outputs
-    from headspex.prune.study import run_study, test_model_for
-    from headspex.rundir import check_settings
+    from headspex.prune import runs
 
     t0 = time.perf_counter()
-    config = _config(args)  # validates --keep, --methods, ... before the model loads
+    whole = args.one_game or runs.is_one_game(args.layers)
+    runs.config_for(args, whole, ranges=[[0]], seed=args.seed)  # validates the options before the model loads
     if args.task not in tasks.list_tasks() and not args.task.endswith(".jsonl"):
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
     task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
-    out = Path(args.out)
-    settings = study_settings(_config(args, ranges=ranges), model, task)
-    check_settings(out, settings)  # before anything is written: a refused rerun changes nothing
-    executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
-                             ray_address=None if args.ray in (None, "local") else args.ray)
-    print(f"{model!r}\n{task!r}; {len(ranges)} range(s); seeds {args.seed}..{args.seed + args.seeds - 1}; output in {out}/")
-    results, test_model = [], test_model_for(model, args.test_dtype)
-    for seed in range(args.seed, args.seed + args.seeds):
-        config = _config(args, ranges=ranges, seed=seed)
-        _write_config(out / "config.json", config, model, task, args, settings, time.perf_counter() - t0)
-        result = run_study(model, task, config, out=out, progress=not args.no_progress, executor=executor,
-                           test_model=test_model, repair=args.repair)
-        (out / f"seed-{seed}").mkdir(exist_ok=True)
-        result.save(out / f"seed-{seed}")
-        results.append(result)
-    write_outputs(results, out, model_name=model.name, task_name=task.name)
-    _write_config(out / "config.json", config, model, task, args, settings, time.perf_counter() - t0)
-    print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
-    print((out / "accuracy.md").read_text())
-    return 0
-
-
-def study_settings(config: Any, model: Any, task: Any) -> dict:
-    """Everything that can change a number of this study but its seed (see :func:`headspex.rundir.run_settings`)."""
-    from dataclasses import asdict
-
-    from headspex.rundir import run_settings
-
-    import json
-
-    settings = run_settings(asdict(config), model, task, config.test_dtype)
-    extra = {"proxy_search": _proxy_search(), "device": str(model.device.type)}
-    return settings | json.loads(json.dumps(extra))  # as stored: tuples become lists
-
-
-def _config(args: argparse.Namespace, *, ranges: Any = None, seed: int | None = None) -> Any:
-    from headspex.prune.study import StudyConfig, parse_keep
-
-    return StudyConfig(ranges=tuple(tuple(r) for r in ranges) if ranges else ((0,),), keep=parse_keep(args.keep),
-                       budget=args.budget, sampling=args.sampling, refine=args.refine, best_of_n=args.best_of_n,
-                       n_random=args.n_random, n_heldout=args.n_heldout, metric=args.metric, ablation=args.ablation,
-                       seed=args.seed if seed is None else seed,
-                       methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-                       milp_time_limit=args.milp_time_limit, energy_boot=args.energy_boot, test_dtype=args.test_dtype)
-
-
-def _write_config(path: Path, config: Any, model: Any, task: Any, args: argparse.Namespace, settings: dict,
-                  seconds: float) -> None:
-    """``config.json``: the study configuration, every default used, model, task, versions, commit, command, and
-    the settings a rerun on the same ``--out`` must match (``settings``)."""
-    import json
-    from dataclasses import asdict
-
-    from headspex._io import atomic_write_text
-
-    record = {"study": asdict(config), "arguments": vars(args), "model": model.name, "architecture": model.architecture,
-              "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device), "task": task.name,
-              "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": versions(),
-              "commit": commit(), "command": "python -m headspex.prune " + " ".join(sys.argv[1:]),
-              "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
-              "proxy_search": _proxy_search(), "settings": settings}
-    atomic_write_text(path, json.dumps(record, indent=2, default=str))
-
-
-def _proxy_search() -> dict:
-    from dataclasses import asdict
-
-    from headspex.spectrum.proxy_search import ProxySearch
-
-    return asdict(ProxySearch())
-
+    if args.budget_sweep and not whole:
+        return runs.run_sweep(args, model, task, ranges, t0)
+    return (runs.run_whole if whole else runs.run_ranges)(args, model, task, ranges, t0)

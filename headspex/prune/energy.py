@@ -85,3 +85,21 @@ def pooled_shares(runs: Sequence[EnergyShares], kind: str) -> dict[str, Interval
     return {name: bootstrap_ci(samples[:, j], point=float(points[:, j].mean())) if len(samples) >= 2 else
             Interval(float(points[:, j].mean()), float("nan"), float("nan"), 0.95, len(samples))
             for j, name in enumerate(SHARES)}
+
+
+def energy_enrichment(proxy: Proxy, masks: np.ndarray, values: np.ndarray, players: Sequence[tuple[int, int]], *,
+                      n_perm: int = 999, seed: int = 0, refine_energy: float | str = 0.95) -> dict[str, Any]:
+    """Within-layer enrichment of the fitted ``proxy``'s spectrum, raw and refined, with a permutation null.
+
+    ``{"raw": LayerEnrichment, "refined": LayerEnrichment}`` (:mod:`headspex.spectrum.enrichment`); the refined
+    spectrum is the same ridge refinement as :func:`energy_shares` (the proxy's own when it was fitted with
+    ``refine=True`` at this ``refine_energy``), so the shares agree with that function's point estimates.
+    """
+    from headspex.spectrum.enrichment import layer_enrichment
+
+    raw = proxy.spectrum()
+    own = getattr(proxy, "refinement_", None)
+    refined = (own.spectrum if own is not None and proxy.refine_energy == refine_energy else
+               refine(raw, masks, values, energy=refine_energy).spectrum)
+    return {kind: layer_enrichment(spectrum, players, n_perm=n_perm, seed=seed)
+            for kind, spectrum in (("raw", raw), ("refined", refined))}

@@ -1,25 +1,20 @@
-"""One range of the layer-range study, step by step: pilot, training masks, proxy, held-out R^2,
-selections, their true training values and their float32 test scores.
-
-Every model evaluation goes through a :class:`~headspex.engine.game.MaskGame`, so it is stored and a rerun
-resumes. Each method's number of model evaluations is counted where it is spent.
+"""What one range of the layer-range study measures (:class:`RangeRun`) beyond its experiment: the proxy's
+held-out R^2 where selection happens. Every model evaluation goes through a stored
+:class:`~headspex.engine.game.MaskGame`, so a rerun resumes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from headspex.engine.sampling import sample_k_masks, sample_masks, sample_mixture
-from headspex.prune.methods import SELECTORS, SelectionContext
-from headspex.prune.select import Selection
-from headspex.spectrum.proxy import Proxy
+from headspex.engine.sampling import sample_k_masks, sample_masks
+from headspex.selection.select import Selection
 from headspex.spectrum.r2 import r2_score
 
-SAMPLINGS = ("uniform", "matched", "mixture")
 CEILING_DROP = 0.05  # a range whose random masks lose less test accuracy than this is "at ceiling"
 
 
@@ -49,32 +44,6 @@ class RangeRun:
     top_interactions: pd.DataFrame | None = None
 
 
-def training_masks(sampling: str, budget: int, n_players: int, keep: tuple[float, ...], seed: int) -> np.ndarray:
-    """The proxy's training masks: "uniform" (keep 1/2, the paper's), "matched" (Bernoulli at each keep
-    level in turn) or "mixture" (uniform and each keep level in equal shares)."""
-    levels = tuple(min(max(float(p), 0.05), 0.95) for p in keep)  # keep = 1 (all heads) is no distribution
-    if sampling == "uniform":
-        return sample_masks(budget, n_players, seed=seed)
-    if sampling == "matched":
-        return sample_mixture(budget, n_players, levels, seed=seed)
-    if sampling == "mixture":
-        return sample_mixture(budget, n_players, (0.5, *levels), seed=seed)
-    raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}")
-
-
-def run_pilot(test_game: Any, keep_k: dict[float, int], n_random: int, seed: int) -> dict[float, dict[str, np.ndarray]]:
-    """Test scores of ``n_random`` random k-head masks per keep level, one batched call (the random
-    baseline and the pilot of whether the range is sensitive)."""
-    n = test_game.n_players
-    batches = {keep: sample_k_masks(n_random, n, k, seed=seed + 1000 + i) for i, (keep, k) in enumerate(keep_k.items())}
-    scores = test_game.scores(np.concatenate(list(batches.values())))
-    out, start = {}, 0
-    for keep, masks in batches.items():
-        out[keep] = {m: scores[m][start:start + len(masks)] for m in ("accuracy", "logprob")}
-        start += len(masks)
-    return out
-
-
 def heldout_r2(predictor: Any, train_game: Any, keep_k: dict[float, int], n_masks: int, seed: int) -> dict:
     """R^2 of ``predictor`` on unseen uniform masks and on unseen masks with exactly k heads per keep level."""
     n = train_game.n_players
@@ -88,38 +57,3 @@ def heldout_r2(predictor: Any, train_game: Any, keep_k: dict[float, int], n_mask
         out[name] = {"r2": r2_score(true, pred), "predicted": pred, "true": true}
         start += len(masks)
     return out
-
-
-def select_all(ctx: SelectionContext, keep_k: dict[float, int], methods: tuple[str, ...],
-               log: Callable[[str], None]) -> dict[tuple[float, str], Selection]:
-    """Every method's selection at every keep level (random is the pilot's distribution, not a mask)."""
-    out = {}
-    for keep, k in keep_k.items():
-        for method in methods:
-            if method != "random":
-                out[(keep, method)] = SELECTORS[method](ctx, k)
-        how = out.get((keep, "proxyspex"))
-        if how is not None and how.method != "milp-optimal":
-            log(f"  keep {keep:.0%}: proxy optimum by {how.method} ({how.details.get('fallback_reason', '')})")
-    return out
-
-
-def score_selections(run: RangeRun, train_game: Any, test_game: Any) -> None:
-    """True training values (all metrics, stored) and float32 per-question test scores of every selection."""
-    keys = list(run.selections)
-    masks = np.stack([run.selections[key].mask for key in keys])
-    train = train_game.scores(masks)
-    test = test_game.per_question(masks)
-    for i, key in enumerate(keys):
-        run.train[key] = {m: float(v[i]) for m, v in train.items()}
-        run.test[key] = {m: test[m][i] for m in ("accuracy", "logprob")}
-
-
-def fit_range_proxy(masks: np.ndarray, values: np.ndarray, players: list, seed: int, refine: bool) -> Proxy:
-    """The proxy the selection maximises (refined spectrum when ``refine``)."""
-    return Proxy(seed=seed, refine=refine, players=players).fit(masks, values)
-
-
-def selection_spectrum(proxy: Proxy) -> Any:
-    """The spectrum selection maximises: the refined one when the proxy was refined, else the exact one."""
-    return proxy.refinement_.spectrum if proxy.refinement_ is not None else proxy.spectrum()

@@ -1,5 +1,7 @@
 """Write a study's outputs from its results (no model needed): tables (CSV + Markdown), the accuracy
-curve with intervals, Shapley heatmaps and report.md.
+curve with intervals, Shapley heatmaps, report.md and report.html. Both reports open on the verdict (sentences
+written from the numbers, trust warnings, the accuracy table with intervals, significance counts, the pilot);
+the figures follow. Head labels in every output have 1-based layers, as ``--layers``.
 
     python -m headspex.report DIR      # rebuild the outputs of a finished run from its results
 """
@@ -15,10 +17,15 @@ import pandas as pd
 from headspex._io import atomic_write_text, save_figure
 from headspex.players import format_layer_range
 from headspex.prune.html import write_html
+from headspex.prune.html.common import ordered_methods
+from headspex.prune.html.verdict import accuracy_caption, n_test_questions, study_tables, verdict_pivot
 from headspex.prune.results import StudyResult
-from headspex.prune.seeds import SeedSummary, accuracy_pivot, count_cells
+from headspex.prune.seeds import accuracy_pivot
+from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
+from headspex.reporting.trust import TrustReport
+from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
+from headspex.reporting.verdict import ceiling_sentence, study_sentences
 
-METHOD_ORDER = ("proxyspex", "lasso", "best-of-n", "single-head", "random")
 PAPER_ENERGY = "Paper (Llama-3.1-8B, accuracy value): layers 1-3 80/8/12 %, 14-16 67/23/10 %, 30-32 51/39/10 %."
 
 
@@ -26,18 +33,17 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
                   task_name: str = "") -> dict[str, Path]:
     """Write every output file of one task's study (one result per seed) into ``out``; returns {kind: path}."""
     results = [results] if isinstance(results, StudyResult) else list(results)
-    summary, out = SeedSummary(results), Path(out)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"accuracy": summary.accuracy(), "significance": summary.significance(), "energy": summary.energy(),
-              "pilot": summary.pilot(), "fit": summary.fit()}
-    tables["significance_counts"] = summary.significance_counts(tables["significance"])
+    tables, trust = study_tables(results)
     files = {name: _csv(table, out / f"{name}.csv") for name, table in tables.items()}
     for r in results[0].ranges:
         label = format_layer_range(r.layers)
-        files[f"heads_{label}"] = _csv(r.heads, out / f"heads_layers-{label}.csv")
+        files[f"heads_{label}"] = _csv(heads_for_users(r.heads), out / f"heads_layers-{label}.csv")
         if r.top_interactions is not None:
-            files[f"interactions_{label}"] = _csv(r.top_interactions, out / f"interactions_layers-{label}.csv")
-    methods = [m for m in METHOD_ORDER if m in set(tables["accuracy"]["method"])]
+            files[f"interactions_{label}"] = _csv(interactions_for_users(r.top_interactions),
+                                                  out / f"interactions_layers-{label}.csv")
+    methods = ordered_methods(list(tables["accuracy"]["method"]))
     pivot = accuracy_pivot(tables["accuracy"], methods)
     files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False))
     files["shapley_png"] = plot_shapley(results[0], out / "shapley_heatmaps.png")
@@ -45,10 +51,11 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
         if r.top_interactions is not None and len(r.top_interactions):
             label = format_layer_range(r.layers)
             files[f"upset_{label}"] = plot_upset(r, out / f"interactions_upset_layers-{label}.png")
-    files["accuracy_png"] = plot_accuracy(tables["accuracy"], summary.clean_test_accuracy, out / "accuracy_vs_sparsity.png")
-    files["report"] = _text(out / "report.md", _report(summary, tables, pivot, model_name, task_name))
+    files["accuracy_png"] = plot_accuracy(tables["accuracy"], results[0].clean_test_accuracy,
+                                          out / "accuracy_vs_sparsity.png")
+    files["report"] = _text(out / "report.md", _report(results, tables, trust, model_name, task_name))
     files["html"] = write_html(results, out / "report.html", title=f"Head pruning study: {model_name} on {task_name}",
-                               config=_run_meta(out) or None)
+                               config=_run_meta(out) or None, tables=tables, trust_report=trust)
     return files
 
 
@@ -72,7 +79,8 @@ def plot_shapley(result: StudyResult, path: Path) -> Path:
 
 
 def plot_upset(run: Any, path: Path, n: int = 15) -> Path:
-    """shapiq's upset plot of the range's largest Moebius interactions (order >= 2), heads labelled L{l}H{h}."""
+    """shapiq's upset plot of the range's largest Moebius interactions (order >= 2), heads labelled L{l}H{h} with
+    1-based layers (as --layers)."""
     import shapiq
     from shapiq.plot import upset_plot
 
@@ -81,10 +89,10 @@ def plot_upset(run: Any, path: Path, n: int = 15) -> Path:
     lookup = {tuple(sorted(index[m] for m in members.split())): j for j, members in enumerate(top["members"])}
     iv = shapiq.InteractionValues(top["value"].to_numpy(float), index="Moebius", max_order=int(top["order"].max()),
                                   n_players=len(run.players), min_order=2, interaction_lookup=lookup)
-    names = [f"L{layer}H{head}" for layer, head in run.players]  # the labels of the CSVs: 0-based layers
+    names = [head_label(layer, head) for layer, head in run.players]  # as the CSVs: 1-based layers
     fig = upset_plot(iv, n_interactions=n, feature_names=names, all_features=False, show=False)
     fig.suptitle(f"Largest interactions (Moebius, order >= 2), layers {format_layer_range(run.layers)} "
-                 "(labels: 0-based layers)", fontsize=9)
+                 "(labels L{layer}H{head}, layers 1-based)", fontsize=9)
     save_figure(fig, path, dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
@@ -99,7 +107,7 @@ def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
     axes = fig.subplots(1, len(ranges), squeeze=False, sharey=True)
     for ax, label in zip(axes[0], ranges):
         sub = summary[summary["layers"] == label]
-        for method in [m for m in METHOD_ORDER if m in set(sub["method"])]:
+        for method in ordered_methods(list(sub["method"])):
             line = sub[sub["method"] == method].sort_values("keep")
             err = np.vstack([line["test_accuracy"] - line["low"], line["high"] - line["test_accuracy"]])
             err = np.nan_to_num(err) if np.isfinite(line["low"]).any() else None
@@ -124,43 +132,56 @@ def _energy_md(energy: pd.DataFrame) -> str:
     return cells.to_markdown(index=False, floatfmt=".2f")
 
 
-def _report(summary: SeedSummary, tables: dict, pivot: pd.DataFrame, model: str, task: str) -> str:
-    c, first = summary.results[0].config, summary.results[0]
-    pilot = tables["pilot"]
-    ceiling = sorted(set(pilot.loc[pilot["at_ceiling"], "layers"])) if len(pilot) else []
-    counts = count_cells(tables["significance"][tables["significance"]["metric"] == "accuracy"]) \
-        if len(tables["significance"]) else {}
+def _settings(results: list[StudyResult], model: str, task: str) -> str:
+    c, seconds = results[0].config, sum(r.seconds for r in results)
+    return (f"{model} on {task}. Value f(m): train-split {c.metric} ({c.ablation} ablation); {c.budget} {c.sampling} "
+            f"training masks per range; refined spectrum: {c.refine}; Best-of-N: {c.best_of_n_per_level()} true "
+            f"evaluations per keep level (matched: {c.best_of_n_per_level() * len(c.keep)} in all); random: mean of "
+            f"{c.n_random} masks; seeds {[r.config.seed for r in results]}; test split in {c.test_dtype}. Wall time "
+            f"{seconds:.0f} s.")
+
+
+def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) -> list[str]:
+    """The opening: the verdict, the trust warnings, the accuracy table, significance counts and the pilot."""
+    first, n_test = results[0], n_test_questions(results[0])
+    sentences = study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
+                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust)
+    counts, pilot = tables["significance_counts"], tables["pilot"]
+    return ["## Verdict", "", *[f"- {s}" for s in sentences], "",
+            "## Test accuracy", "", accuracy_caption(results, tables), "",
+            verdict_pivot(tables["accuracy"], first.clean_test_accuracy).to_markdown(index=False), "",
+            *warnings_markdown(trust),
+            "## ProxySPEX minus each baseline: significant cells", "",
+            f"Per cell, a paired bootstrap 95% CI over the {n_test} test questions of ProxySPEX minus the baseline "
+            f"(per-question scores averaged over {len(results)} seed(s)): better = above 0, worse = below 0.", "",
+            counts.to_markdown(index=False) if len(counts) else "(none)", "",
+            f"## Pilot: do heads of the range matter? (random k-head masks, seed {first.config.seed})", "",
+            pilot.to_markdown(index=False, floatfmt=".3f") if len(pilot) else "(no pilot)", "",
+            ceiling_sentence(pilot), ""]
+
+
+def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model: str, task: str) -> str:
+    first = results[0]
+    seed = first.config.seed
+    upsets = [f"![interactions {format_layer_range(r.layers)}](interactions_upset_layers-{format_layer_range(r.layers)}"
+              ".png)" for r in first.ranges if r.top_interactions is not None and len(r.top_interactions)]
     return "\n".join([
-        f"# Head pruning study: {model} on {task}", "",
-        f"Value f(m): train-split {c.metric} ({c.ablation} ablation); {c.budget} {c.sampling} training masks per range; "
-        f"refined spectrum: {c.refine}; Best-of-N: {c.best_of_n_per_level()} true evaluations per keep level "
-        f"(matched: {c.best_of_n_per_level() * len(c.keep)} in all); random: mean of {c.n_random} masks; seeds "
-        f"{summary.seeds}; test split in {c.test_dtype}. Unpruned test accuracy {summary.clean_test_accuracy:.3f}. "
-        f"Wall time {sum(r.seconds for r in summary.results):.0f} s.", "",
-        "## Pilot: do heads of the range matter? (test accuracy of random k-head masks)", "",
-        pilot.to_markdown(index=False, floatfmt=".3f"), "",
-        (f"**At ceiling (random masks lose < 5 points): {', '.join(ceiling)}: methods cannot differ there.**"
-         if ceiling else "Every range is sensitive (random masks lose >= 5 points)."), "",
-        "## Test accuracy (mean over seeds [95% CI]; only the chosen heads of the range kept)", "",
-        pivot.to_markdown(index=False), "", "![accuracy versus sparsity](accuracy_vs_sparsity.png)", "",
-        "## ProxySPEX minus each baseline (paired bootstrap 95% CI over test questions)", "",
-        f"Accuracy cells: {counts.get('better', 0)} significantly better, {counts.get('worse', 0)} worse, "
-        f"{counts.get('within_noise', 0)} within noise.", "",
-        tables["significance_counts"].to_markdown(index=False), "",
-        "## What each method optimised: true training value of its mask, and the proxy's prediction", "",
+        f"# Head pruning study: {model} on {task}", "", *_verdict_md(results, tables, trust),
+        "## Figures and details", "", _settings(results, model, task), "",
+        "![accuracy versus sparsity](accuracy_vs_sparsity.png)", "",
+        "## What each method optimised: true training value of its mask, and the proxy's prediction "
+        "(mean over seeds)", "",
         tables["accuracy"][["layers", "keep", "method", "train_value", "predicted", "test_logprob", "evaluations",
                             "how"]].to_markdown(index=False, floatfmt=".3f"), "",
-        "## Proxy fit (CV R^2, and held-out R^2 on unseen uniform masks and masks with exactly k heads)", "",
-        tables["fit"].to_markdown(index=False, floatfmt=".3f"), "",
-        "## Spectral energy (% of non-constant energy, 95% CI: over seeds, or over bootstrap refits with one seed)", "",
-        _energy_md(tables["energy"]), "", PAPER_ENERGY, "",
-        "## Per-head Shapley values of the proxy (first seed)", "", "![Shapley heatmaps](shapley_heatmaps.png)", "",
-        "## Largest interactions (first seed; shapiq's upset plot; labels L{layer}H{head} with 0-based layers)", "",
-        *[f"![interactions {format_layer_range(r.layers)}](interactions_upset_layers-{format_layer_range(r.layers)}.png)"
-          for r in first.ranges if r.top_interactions is not None and len(r.top_interactions)], "",
-        f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv`; all numbers: "
-        f"`seed-*/results.pkl` (rebuild with `python -m headspex.report DIR`). First seed's run: "
-        f"{first.seconds:.0f} s.", "",
+        "## Proxy fit (mean over seeds: CV R^2, and held-out R^2 on unseen uniform masks and masks with exactly k "
+        "heads)", "", tables["fit"].to_markdown(index=False, floatfmt=".3f"), "",
+        "## Trust details (one row per flag, with its seed or \"mean over seeds\")", "", details_markdown(trust), "",
+        "## Spectral energy (% of non-constant energy, 95% CI: over seeds, or over bootstrap refits with one seed)",
+        "", _energy_md(tables["energy"]), "", PAPER_ENERGY, "",
+        f"## Per-head Shapley values of the proxy (seed {seed})", "", "![Shapley heatmaps](shapley_heatmaps.png)", "",
+        f"## Largest interactions (seed {seed}; shapiq's upset plot; {CONVENTION})", "", *upsets, "",
+        f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv` ({CONVENTION}); "
+        f"rebuild every output with `python -m headspex.report DIR`. Seed {seed}'s run: {first.seconds:.0f} s.", "",
     ])
 
 

@@ -1,10 +1,9 @@
 """A study's results as tables, saved with every number they are built from and loaded back without the
-model: ``StudyResult.save(dir)`` / ``StudyResult.load(dir)``."""
+model: ``StudyResult.save(dir)`` / ``StudyResult.load(dir)`` (the stored format: :mod:`headspex.records`)."""
 
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ import pandas as pd
 from headspex.players import format_layer_range
 from headspex.prune.protocol import CEILING_DROP, RangeRun
 from headspex.prune.stats import paired_bootstrap
-
-RESULTS_FILE = "results.pkl"
 
 
 @dataclass
@@ -117,19 +114,18 @@ class StudyResult:
         return pd.DataFrame(rows)
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``results.pkl`` (every number, no model) and ``config.json`` beside it."""
-        from headspex._io import atomic_write_bytes
+        """Write this seed into ``directory`` as tables (``record.json``, CSVs, ``masks.npz``: see
+        :mod:`headspex.records.study`); every number reads back exactly. Returns ``directory``."""
+        from headspex.records.study import write_study_record
 
-        return atomic_write_bytes(Path(directory) / RESULTS_FILE, pickle.dumps(self))
+        return write_study_record(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> "StudyResult":
-        """Read back a saved result (trusted files only: it is a pickle of plain arrays and tables)."""
-        path = Path(directory) / RESULTS_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no study results at {path}; run python -m headspex.prune --out {directory}")
-        with open(path, "rb") as f:
-            return pickle.load(f)
+        """Read back a seed written by :meth:`save` (no model; StoredDataError when it is missing or corrupt)."""
+        from headspex.records.study import read_study_parts
+
+        return cls(**read_study_parts(directory))
 
 
 def config_record(config: Any) -> dict:

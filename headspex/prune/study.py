@@ -12,7 +12,7 @@ The protocol (defaults) is built to tell methods apart: a pilot of random k-head
 (also the random baseline), training masks sampled where selection happens, matched budgets
 (Best-of-N gets as many true evaluations as the proxy was trained on), the proxy's held-out R^2 on
 fixed-k masks, both value functions from one store, paired bootstrap intervals per cell, and energy
-shares with bootstrap intervals. Methods come from the registry in :mod:`headspex.prune.methods`.
+shares with bootstrap intervals. Each range is one :func:`headspex.experiment.run_experiment`; methods come from :mod:`headspex.selection`.
 """
 
 from __future__ import annotations
@@ -30,61 +30,42 @@ from headspex._io import atomic_write_text
 from headspex.engine.executors import Executor
 from headspex.engine.game import MaskGame
 from headspex.engine.random_models import refuse_random
+from headspex.errors import InputError
+from headspex.experiment import ExperimentConfig, Games, run_experiment
 from headspex.players import format_layer_range, layer_players
 from headspex.prune.energy import energy_shares
-from headspex.prune.methods import METHODS, SelectionContext, check_methods
-from headspex.prune.protocol import (CEILING_DROP, SAMPLINGS, RangeRun, fit_range_proxy, heldout_r2, run_pilot,
-                                     score_selections,
-                                     select_all, selection_spectrum, training_masks)
+from headspex.prune.protocol import CEILING_DROP, RangeRun, heldout_r2
 from headspex.prune.results import StudyResult
 from headspex.spectrum.attributions import head_attributions
 
-@dataclass(frozen=True)
-class StudyConfig:
-    """What a study runs; written to ``config.json`` beside its results.
 
-    ranges: 0-based layer lists, each analysed on its own. keep: fractions of a range's heads kept.
-    budget: training masks per range. sampling: "uniform", "matched" (keep-probability at the keep
-    levels) or "mixture" (half uniform, half matched). refine: select on the refined spectrum.
-    best_of_n: Best-of-N candidates in total over the keep levels (None: the budget, a matched budget).
-    n_random: random k-head masks per keep level (pilot and random baseline). n_heldout: unseen masks
-    per keep level (and uniform) for held-out R^2. metric: the training value f(m). energy_boot: proxy
-    refits for the energy shares' intervals. test_dtype: dtype of the test-split evaluation.
+@dataclass(frozen=True, kw_only=True)
+class StudyConfig(ExperimentConfig):
+    """What a study runs; written to ``config.json`` beside its results (the CLI's defaults are these).
+
+    ranges: 0-based layer lists, each analysed on its own (one experiment each). n_heldout: unseen masks per
+    keep level (and uniform) for held-out R^2. energy_boot: proxy refits for the energy shares' intervals.
+    The other fields are :class:`~headspex.experiment.ExperimentConfig`'s.
     """
 
     ranges: tuple[tuple[int, ...], ...]
-    keep: tuple[float, ...] = (0.5, 0.66, 0.83)
-    budget: int = 400
-    sampling: str = "matched"  # matched + refine won the comparison (results/smollm2-study/proxy_settings.md)
-    refine: bool = True
-    best_of_n: int | None = None
-    n_random: int = 100
-    n_heldout: int = 30
-    metric: str = "logprob"
-    ablation: str = "zero"
-    seed: int = 0
-    methods: tuple[str, ...] = METHODS
-    milp_time_limit: float = 20.0
-    energy_boot: int = 8
-    test_dtype: str = "float32"
+    n_heldout: int = 10
+    energy_boot: int = 3
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.ranges:
-            raise ValueError("at least one layer range is needed")
-        check_keep(self.keep)
-        methods_used(self.methods)
-        if self.sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {SAMPLINGS}; got {self.sampling!r}")
-        for name in ("best_of_n", "n_random", "n_heldout"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1; got {value}")
+            raise InputError("at least one layer range is needed")
+        if self.head_counts is not None:
+            raise InputError("a study's levels are keep fractions (keep=...): each range has its own head count")
+        if self.n_heldout < 1:
+            raise InputError(f"n_heldout must be >= 1; got {self.n_heldout}")
 
     def check_budget(self, n_players: int, cv_folds: int = 5) -> None:
         """The proxy needs enough masks for its cross-validation and more than a handful per player."""
         need = max(4 * cv_folds, n_players // 2)
         if self.budget < need:
-            raise ValueError(f"budget {self.budget} is too small for {n_players} players: use at least {need} masks")
+            raise InputError(f"budget {self.budget} is too small for {n_players} players: use at least {need} masks")
 
     def best_of_n_per_level(self) -> int:
         """Best-of-N candidates per keep level: the total (default: the budget) split over the levels."""
@@ -110,13 +91,15 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     runs = []
     for layers in config.ranges:
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
-        ctx = _RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor, repair)
+        ctx = RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor, repair)
         runs.append(_study_range(ctx, clean["test_model_dtype"]["accuracy"]))  # the pilot runs in the model dtype
     return StudyResult(config, clean, runs, time.perf_counter() - t0)
 
 
 @dataclass
-class _RangeSetup:
+class RangeSetup:
+    """What one range's games need; :meth:`game` opens a stored game of the range on a split."""
+
     model: Any
     test_model: Any
     task: Any
@@ -137,7 +120,8 @@ class _RangeSetup:
                         executor=self.executor, progress=self.progress, repair=self.repair)
 
 
-def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
+def _study_range(s: RangeSetup, clean_test: float) -> RangeRun:
+    """One range: the experiment (pilot, selections, scores, costs), then the proxy's diagnostics."""
     cfg, label = s.config, format_layer_range(s.layers)
     with s.game("train", s.model) as train, s.game("test", s.test_model) as test, \
             s.game("test", s.model) as test_fast:
@@ -145,34 +129,30 @@ def _study_range(s: _RangeSetup, clean_test: float) -> RangeRun:
         cfg.check_budget(n)
         keep_k = {keep: int(round(keep * n)) for keep in cfg.keep}
         fixed = int(s.task.info.get("seed") or 0)  # the split's seed: pilot and held-out masks shared by all seeds
-        random = run_pilot(test_fast, keep_k, cfg.n_random, fixed)
-        _warn_if_at_ceiling(random, clean_test, label, s.log)
         s.log(f"layers {label}: {n} heads, {cfg.budget} {cfg.sampling} masks on {len(s.task.train)} training questions")
-        masks = training_masks(cfg.sampling, cfg.budget, n, cfg.keep, cfg.seed)
-        values = train(masks)
-        proxy = fit_range_proxy(masks, values, train.players, cfg.seed, cfg.refine)
-        spectrum = selection_spectrum(proxy)
+        exp = run_experiment(Games(train, test, test_fast), keep_k, cfg, baseline_seed=fixed, grad_model=s.test_model,
+                             task=s.task, log=s.log)
+        ctx = exp.context
+        proxy, spectrum = ctx.proxy(), ctx.spectrum()
+        masks, values = ctx.training_set()
+        random = {keep: exp.random[k] for keep, k in keep_k.items()}
+        _warn_if_at_ceiling(random, clean_test, label, s.log)
         summary = proxy.summary() | {"max_train_value": float(values.max())}  # to see the optimum's extrapolation
         run = RangeRun(s.layers, train.players, keep_k, summary, _heads_table(spectrum, train.players))
         run.random = random
         run.heldout = heldout_r2(spectrum, train, keep_k, cfg.n_heldout, fixed)
         s.log(f"layers {label}: proxy CV R^2 {proxy.cv_r2_:.3f}; held-out R^2 "
               + ", ".join(f"{k if k == 'uniform' else f'{k:.0%}'} {v['r2']:.2f}" for k, v in run.heldout.items()))
-        ctx = SelectionContext(train, masks, values, spectrum, cfg.seed, cfg.best_of_n_per_level(), cfg.milp_time_limit)
-        before = train.n_evaluated
-        run.selections = select_all(ctx, keep_k, cfg.methods, s.log)
-        run.evaluations = _evaluations(cfg, n, train.n_evaluated - before, len(keep_k))
-        score_selections(run, train, test)
+        for keep, k in keep_k.items():
+            for method in exp.runs:
+                run.selections[(keep, method)] = exp.runs[method].selections[k]
+                run.train[(keep, method)] = exp.train[(k, method)]
+                run.test[(keep, method)] = exp.test[(k, method)]
+        n_q = ctx.n_questions
+        run.evaluations = {m: (exp.runs[m].evaluations(n_q) if m in exp.runs else 0) for m in cfg.methods}
         run.energy = energy_shares(proxy, masks, values, train.players, n_boot=cfg.energy_boot, seed=cfg.seed)
         run.top_interactions = _top_interactions(spectrum, train.players)
     return run
-
-
-def _evaluations(cfg: StudyConfig, n: int, spent_in_selection: int, n_levels: int) -> dict[str, int]:
-    """Model evaluations (masks on the training split) each method used to make its choices."""
-    out = {"proxyspex": cfg.budget, "lasso": cfg.budget, "best-of-n": cfg.best_of_n_per_level() * n_levels,
-           "single-head": n, "random": 0}
-    return {m: out[m] for m in cfg.methods if m in out} | {"selection_total": spent_in_selection}
 
 
 def _warn_if_at_ceiling(random: dict, clean_test: float, label: str, log: Callable[[str], None]) -> None:
@@ -279,6 +259,3 @@ def check_keep(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def methods_used(sequence: Sequence[str]) -> tuple[str, ...]:
-    """Validate a method list (keeps the given order); see :func:`headspex.prune.methods.check_methods`."""
-    return check_methods(sequence)

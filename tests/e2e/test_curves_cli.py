@@ -28,7 +28,7 @@ def test_whole_model_curve_resumes_and_exports(embedded, tmp_path):
     out, ckpt = tmp_path / "curve", tmp_path / "pruned"
     first = _run(*SMALL, "--out", str(out))
     assert first.returncode == 0, first.stderr[-2000:]
-    for name in ("curve.csv", "auc.csv", "prunable.csv", "cost.csv", "curves.md", "curve.png", "seed-0/curve.pkl"):
+    for name in ("curve.csv", "auc.csv", "prunable.csv", "cost.csv", "curves.md", "curve.png", "seed-0/record.json"):
         assert (out / name).is_file(), name
     curve = pd.read_csv(out / "curve.csv")
     assert set(curve.method) == {"proxyspex", "lasso", "gradient", "attribution-patching", "best-of-n", "random"}

@@ -37,7 +37,7 @@ def test_cli_runs_end_to_end_and_writes_every_file(tiny_dir, tmp_path, capsys):
     assert code == 0
     for name in ("config.json", "accuracy.csv", "accuracy.md", "energy.csv", "pilot.csv", "fit.csv", "significance.csv",
                  "significance_counts.csv", "report.md", "shapley_heatmaps.png", "accuracy_vs_sparsity.png",
-                 "heads_layers-1-2.csv", "heads_layers-4.csv", "interactions_layers-1-2.csv", "seed-0/results.pkl"):
+                 "heads_layers-1-2.csv", "heads_layers-4.csv", "interactions_layers-1-2.csv", "seed-0/record.json"):
         assert (out / name).is_file(), name
     acc = pd.read_csv(out / "accuracy.csv")
     assert set(acc["method"]) == {"proxyspex", "lasso", "best-of-n", "single-head", "random"}
@@ -82,9 +82,9 @@ def test_several_seeds_give_intervals_with_the_split_fixed(tiny_dir, tmp_path):
     assert main(args) == 0
     acc = pd.read_csv(tmp_path / "accuracy.csv")
     assert (acc["n_seeds"] == 2).all() and (acc["low"] <= acc["high"]).all()
-    import pickle
+    from headspex.prune.results import StudyResult
 
-    seeds = [pickle.loads((tmp_path / f"seed-{s}" / "results.pkl").read_bytes()) for s in (0, 1)]
+    seeds = [StudyResult.load(tmp_path / f"seed-{s}") for s in (0, 1)]
     assert [r.config.seed for r in seeds] == [0, 1]
     assert seeds[0].clean == seeds[1].clean  # same split, same unpruned scores
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from headspex.curves.methods import eliminate
+from headspex.selection.iterative import eliminate
 from headspex.curves.results import auc_table, cost_table, curve_table, prunable_table
 from headspex.curves.run import METHODS, CurveConfig, run_curves
 from headspex.spectrum.fourier import MoebiusSpectrum
@@ -99,5 +99,7 @@ def test_bad_configs_get_clear_errors():
     with pytest.raises(ValueError, match="unknown or no methods"):
         CurveConfig(layers=(0,), methods=("nope",))
     with pytest.raises(ValueError, match="head counts"):
-        CurveConfig(layers=(0,), keep=(0.01,)).head_counts(16)
-    assert CurveConfig(layers=(0,), keep=(4, 8)).head_counts(16) == [8, 4]
+        CurveConfig(layers=(0,), keep=(0.01,)).ks(16)
+    assert CurveConfig(layers=(0,), head_counts=(4, 8)).ks(16) == [8, 4]
+    with pytest.raises(ValueError, match="keep must list fractions"):
+        CurveConfig(layers=(0,), keep=(4, 8))

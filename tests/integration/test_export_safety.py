@@ -209,7 +209,7 @@ def curve_run(root: Path) -> Path:
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_export_selection_refuses_the_run_directory_before_any_work(tmp_path, where, overwrite):
     """Case 2: ``--export`` equal to (or around, or inside at a run name of) ``--out`` is refused first."""
-    from headspex.curves.export import export_selection
+    from headspex.export.from_run import export_selection, pick_selection
 
     out = curve_run(tmp_path)
     path = {"out": out, "parent": out.parent, "seed-0": out / "seed-0", "methods/new": out / "methods" / "new",
@@ -217,7 +217,7 @@ def test_export_selection_refuses_the_run_directory_before_any_work(tmp_path, wh
     before = snapshot(tmp_path)
     with pytest.raises(OutputError, match="run's (own )?output directory"):
         extra = {"overwrite": True} if overwrite else {}  # nothing but path and out is read
-        export_selection(object(), None, None, "lasso", 0.5, path, out, **extra)
+        export_selection([], None, None, None, path, out, **extra)
     assert snapshot(tmp_path) == before
 
 
@@ -231,7 +231,7 @@ def test_a_new_directory_inside_the_run_is_allowed(tmp_path):
 def test_export_selection_of_a_layer_range_into_the_run(tiny_llama, tmp_path):
     """The real path: a curve over layers 2-3 exported inside its --out; heads of layers 1-2 stay; a second
     export needs overwrite, and the run's files survive both."""
-    from headspex.curves.export import export_selection
+    from headspex.export.from_run import export_selection, pick_selection
     from headspex.curves.run import CurveConfig, run_curves
     from tests.helpers import tiny_task
 
@@ -239,13 +239,14 @@ def test_export_selection_of_a_layer_range_into_the_run(tiny_llama, tmp_path):
     config = CurveConfig(layers=(2, 3), keep=(0.5,), budget=8, n_random=2, methods=("gradient",), milp_time_limit=5.0)
     result = run_curves(tiny_llama, task, config, out=out, test_model=tiny_llama, log=lambda _: None)
     run_files = snapshot(out)
-    report = export_selection(result, tiny_llama, task, "gradient", 0.5, out / "pruned", out, repeats=1)
+    players, selection, ablation = pick_selection(result, "gradient", 0.5)
+    report = export_selection(players, selection, tiny_llama, task, out / "pruned", out, repeats=1)
     assert report["max_abs_logit_diff"] < 1e-4 and report["kv_heads"][0] == 2 * N_LAYERS
     kept = json.loads((out / "pruned" / PRUNED_MARKER).read_text())["kept_heads"]
     assert kept[0] == kept[1] == list(range(N_HEADS)) and sum(map(len, kept[2:])) == 4
     with pytest.raises(TargetExistsError, match="overwrite"):
-        export_selection(result, tiny_llama, task, "gradient", 0.5, out / "pruned", out, repeats=1)
-    export_selection(result, tiny_llama, task, "gradient", 0.5, out / "pruned", out, repeats=1, overwrite=True)
+        export_selection(players, selection, tiny_llama, task, out / "pruned", out, repeats=1)
+    export_selection(players, selection, tiny_llama, task, out / "pruned", out, repeats=1, overwrite=True)
     after = snapshot(out)
     assert {k: v for k, v in after.items() if k in run_files and k != "export.json"} == \
         {k: v for k, v in run_files.items() if k != "export.json"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from headspex.curves.first_order import first_order, gated_logprob
+from headspex.engine.first_order import first_order, gated_logprob
 from headspex.engine.game import MaskGame
 from tests.helpers import players_of, tiny_task
 

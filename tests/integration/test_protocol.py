@@ -8,8 +8,9 @@ import pytest
 
 from headspex import StudyConfig
 from headspex.prune.energy import EnergyShares, pooled_shares
-from headspex.prune.methods import SELECTORS, SelectionContext
-from headspex.prune.protocol import fit_range_proxy, heldout_r2, selection_spectrum, training_masks
+from headspex.prune.protocol import heldout_r2
+from headspex.selection.context import SelectionContext, training_masks
+from headspex.selection.methods import METHODS
 from headspex.prune.stats import Interval
 from headspex.spectrum.synthetic import planted_game
 
@@ -50,19 +51,17 @@ def test_proxy_optimum_beats_best_of_n_on_the_training_objective_when_faithful()
     """On a planted interacting game the proxy is faithful where selection happens; its MILP optimum must
     then be at least as good as Best-of-N's pick at a matched budget (the issue's acceptance criterion)."""
     game = CountingGame(planted_game(30, n_terms=12, max_order=2, seed=4))
-    masks = training_masks("mixture", 400, 30, KEEP, seed=0)
-    values = game(masks)
-    proxy = fit_range_proxy(masks, values, None, seed=0, refine=False)
-    heldout = heldout_r2(selection_spectrum(proxy), game, {k: round(k * 30) for k in KEEP}, 40, seed=0)
+    ctx = SelectionContext(game, KEEP, 400, seed=0, sampling="mixture", refine=False, milp_time_limit=20)
+    heldout = heldout_r2(ctx.spectrum(), game, {k: round(k * 30) for k in KEEP}, 40, seed=0)
     assert all(h["r2"] > 0.8 for h in heldout.values()), {k: h["r2"] for k, h in heldout.items()}
-    ctx = SelectionContext(game, masks, values, selection_spectrum(proxy), seed=0, best_of_n=400 // 3,
-                           milp_time_limit=20)
-    for keep in KEEP:
-        k = round(keep * 30)
-        before = game.n_evaluated
-        ours, theirs = SELECTORS["proxyspex"](ctx, k), SELECTORS["best-of-n"](ctx, k)
-        assert game.n_evaluated - before == 400 // 3  # Best-of-N's true evaluations, matched
-        true_ours, true_theirs = game(ours.mask[None])[0], game(theirs.mask[None])[0]
+    ks = [round(keep * 30) for keep in KEEP]
+    ours = METHODS["proxyspex"](ctx, ks).selections
+    before = game.n_evaluated
+    theirs_run = METHODS["best-of-n"](ctx, ks)
+    assert game.n_evaluated - before == 3 * (400 // 3) == theirs_run.forward  # matched: the proxy's budget
+    for keep, k in zip(KEEP, ks):
+        ours_k, theirs_k = ours[k], theirs_run.selections[k]
+        true_ours, true_theirs = game(ours_k.mask[None])[0], game(theirs_k.mask[None])[0]
         assert true_ours >= true_theirs - 1e-9, (keep, true_ours, true_theirs)
 
 
@@ -77,3 +76,40 @@ def test_pooled_energy_intervals_cover_every_seed():
     pooled = pooled_shares(runs, "raw")
     assert pooled["linear"].estimate == pytest.approx(72.0)
     assert pooled["linear"].low < 70 and pooled["linear"].high > 74
+
+
+def test_verify_never_loses_to_lasso_on_the_training_objective_and_spends_the_matched_budget():
+    """proxyspex-verify checks LASSO's top k among its candidates, so its true training value is at least
+    LASSO's at every level; its cost is the budget (proxy masks + checked candidates)."""
+    game = CountingGame(planted_game(30, n_terms=20, max_order=3, seed=7))
+    ctx = SelectionContext(game, KEEP, 200, seed=0, sampling="matched", refine=False, milp_time_limit=5)
+    ks = [round(keep * 30) for keep in KEEP]
+    ours = METHODS["proxyspex-verify"](ctx, ks)
+    lasso = METHODS["lasso"](ctx, ks)
+    assert ours.forward == 200  # 161 proxy masks + 3 levels x 13 checked candidates
+    for k in ks:
+        sel = ours.selections[k]
+        assert sel.k == k and sel.details["verified"] >= 1 and sel.method.startswith("verify:")
+        true_ours, true_lasso = game(sel.mask[None])[0], game(lasso.selections[k].mask[None])[0]
+        assert true_ours >= true_lasso - 1e-12, (k, true_ours, true_lasso)
+        assert true_ours == pytest.approx(sel.details["true_train_value"])
+
+
+def test_sequential_spends_the_budget_and_keeps_a_checked_mask():
+    game = CountingGame(planted_game(30, n_terms=20, max_order=3, seed=7))
+    ctx = SelectionContext(game, KEEP, 200, seed=0, sampling="matched", refine=False, milp_time_limit=5)
+    ks = [round(keep * 30) for keep in KEEP]
+    run = METHODS["proxyspex-sequential"](ctx, ks)
+    lasso = METHODS["lasso"](ctx, ks)
+    assert run.forward <= 200
+    for k in ks:
+        sel = run.selections[k]
+        assert sel.k == k and game(sel.mask[None])[0] == pytest.approx(sel.details["true_train_value"])
+        # the first round evaluates LASSO's top k (fitted on the first half of the stream) itself
+        assert sel.details["true_train_value"] >= game(ctx_lasso_mask(ctx, k)[None])[0] - 1e-12
+
+
+def ctx_lasso_mask(ctx, k):
+    from headspex.selection.select import select_top_k
+
+    return select_top_k(ctx.lasso_weights(max(20, ctx.budget // 2)), k).mask

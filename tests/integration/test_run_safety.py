@@ -213,8 +213,9 @@ def _values(out: Path) -> dict[str, list[str]]:
     return {str(p.relative_to(out)): p.read_text().splitlines() for p in out.rglob("values.jsonl")}
 
 
-def test_a_full_disk_at_any_write_point_loses_nothing_and_resumes_to_the_same_tables(tiny_dir, task_file, tmp_path,
-                                                                                    monkeypatch, capsys):
+def check_full_disk(tiny_dir, task_file, tmp_path, monkeypatch, capsys, *, every_point: bool) -> list[str]:
+    """A full disk at a write point (each one, or the first of each file type): exit 2 with one line, no partial
+    file, nothing stored lost, and the same command resumes to the reference run's tables. Returns the points."""
     reference = tmp_path / "reference"
     counter = DiskFull()
     with monkeypatch.context() as m:
@@ -224,9 +225,14 @@ def test_a_full_disk_at_any_write_point_loses_nothing_and_resumes_to_the_same_ta
     for i, target in enumerate(counter.targets, start=1):
         if str(reference) in target:
             first_of_kind.setdefault(_kind(target), i)
-    assert {"values.jsonl", "clean.json", "config.json", "seed/results.pkl", "accuracy.csv", "accuracy.md",
-            "report.md", "report.html", "shapley_heatmaps.png", "pilot.csv", "significance.csv"} <= \
-        set(first_of_kind), sorted(first_of_kind)  # 18 write points in all on this run
+    assert {"values.jsonl", "clean.json", "config.json", "seed/record.json", "seed/masks.npz", "accuracy.csv",
+            "accuracy.md", "report.md", "report.html", "shapley_heatmaps.png", "pilot.csv"} <= \
+        set(first_of_kind), sorted(first_of_kind)
+    if not every_point:  # the first write of each file type
+        by_type = {}
+        for kind, n in sorted(first_of_kind.items(), key=lambda kv: kv[1]):
+            by_type.setdefault(Path(kind).suffix, (kind, n))
+        first_of_kind = dict(by_type.values()) | {k: first_of_kind[k] for k in ("clean.json", "config.json")}
     for kind, n in first_of_kind.items():
         out = tmp_path / f"full-{n}"
         fault = DiskFull(fail_at=n)
@@ -243,3 +249,39 @@ def test_a_full_disk_at_any_write_point_loses_nothing_and_resumes_to_the_same_ta
             assert after[store][:len(lines)] == lines, (kind, store)
         for name, table in _tables(reference).items():
             pd.testing.assert_frame_equal(_tables(out)[name], table, obj=f"{kind}: {name}")
+    return sorted(first_of_kind)
+
+
+def test_a_full_disk_at_each_kind_of_write_loses_nothing_and_resumes_to_the_same_tables(tiny_dir, task_file,
+                                                                                       tmp_path, monkeypatch, capsys):
+    """The fast tier: the first write of each file type (tests/e2e/test_full_disk.py: every write point)."""
+    points = check_full_disk(tiny_dir, task_file, tmp_path, monkeypatch, capsys, every_point=False)
+    assert {".jsonl", ".json", ".csv", ".npz", ".png", ".md", ".html"} <= {Path(p).suffix for p in points}
+
+
+def test_a_run_stores_its_seeds_as_tables_and_writes_no_pickle(finished, tmp_path):
+    """Results as data: each seed is record.json, tidy CSV tables and masks.npz (no pickle anywhere in the
+    --out), and the reports rebuild from config.json and those tables alone."""
+    import shutil
+
+    from headspex.prune.results import StudyResult
+    from headspex.records import SCHEMA_VERSION
+
+    assert not list(finished.rglob("*.pkl"))
+    copy = tmp_path / "tables-only"
+    copy.mkdir()
+    shutil.copy2(finished / "config.json", copy / "config.json")
+    for seed in (0, 1):
+        d = finished / f"seed-{seed}"
+        record = json.loads((d / "record.json").read_text())
+        assert record["kind"] == "study" and record["schema_version"] == SCHEMA_VERSION
+        assert record["config"]["seed"] == seed
+        assert {"scores.csv", "random.csv", "train.csv", "selections.csv", "costs.csv", "masks.npz"} <= \
+            {p.name for p in d.iterdir()}
+        scores = pd.read_csv(d / "scores.csv")
+        assert set(scores["method"]) == {"proxyspex", "lasso"} and (scores["seed"] == seed).all()
+        assert StudyResult.load(d).config.seed == seed
+        shutil.copytree(d, copy / d.name)
+    assert report([str(copy)]) == 0
+    for name in ("accuracy.csv", "pilot.csv", "fit.csv", "significance.csv", "energy.csv", "report.md"):
+        assert (copy / name).read_bytes() == (finished / name).read_bytes(), name

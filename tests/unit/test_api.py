@@ -34,7 +34,7 @@ def test_the_top_level_is_the_pipeline():
 @pytest.mark.parametrize("name, home", [
     ("evaluate_masks", "headspex.engine"), ("ValueStore", "headspex.engine.store"),
     ("unique_rows", "headspex.engine.sampling"), ("fit_proxy", "headspex.spectrum"),
-    ("write_outputs", "headspex.prune"), ("select_top_k", "headspex.prune.select"),
+    ("write_outputs", "headspex.prune"), ("select_top_k", "headspex.selection.select"),
     ("CurveResult", "headspex.curves"), ("ExportSummary", "headspex.export.checkpoint"),
     ("layer_players", "headspex.players"), ("compute_head_means", "hooks"),
 ])

@@ -1,10 +1,9 @@
-"""The interactive report.html: built from hand-made results (no model), self-contained and offline."""
+"""The interactive report.html: built from hand-made results (no model), self-contained and offline; it opens on
+the verdict (sentences, accuracy table, trust warnings, significance counts, pilot), head labels are 1-based."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,20 +14,14 @@ from headspex.prune.energy import EnergyShares  # noqa: E402
 from headspex.prune.html import write_html  # noqa: E402
 from headspex.prune.protocol import RangeRun  # noqa: E402
 from headspex.prune.results import StudyResult  # noqa: E402
-from headspex.prune.select import Selection  # noqa: E402
+from headspex.selection.select import Selection  # noqa: E402
 from headspex.prune.stats import Interval  # noqa: E402
+from headspex.prune.study import StudyConfig  # noqa: E402
 
 KEEP = (0.5, 0.83)
-METHODS = ("proxyspex", "lasso")
+METHODS = ("proxyspex", "lasso", "best-of-n")
 # heatmap, network, higher-order, energy, accuracy, pilot, selections, predicted vs true, evaluations
 FIGURES_PER_RANGE = 9
-
-
-@dataclass(frozen=True)
-class _Config:
-    seed: int = 0
-    metric: str = "logprob"
-    keep: tuple = KEEP
 
 
 def _energy(rng: np.random.Generator) -> EnergyShares:
@@ -59,16 +52,17 @@ def _range(layers: tuple, n_heads: int, rng: np.random.Generator, n_interactions
                           "interaction_involvement": rng.random(n)})
     keep_k = {keep: max(1, round(keep * n)) for keep in KEEP}
     run = RangeRun(layers=tuple(layers), players=players, keep_k=keep_k,
-                   proxy_summary={"cv_r2": 0.71, "params": {"depth": 3, "n_trees": 200}}, heads=heads,
+                   proxy_summary={"cv_r2": 0.71, "params": {"depth": 3, "n_trees": 200}, "max_train_value": -0.2},
+                   heads=heads,
                    energy=_energy(rng), top_interactions=_interactions(players, rng, n_interactions),
-                   evaluations={"proxyspex": 400, "lasso": 400, "random": 0})
+                   evaluations={"proxyspex": 400, "lasso": 400, "best-of-n": 400, "random": 0})
     for keep, k in keep_k.items():
         run.random[keep] = {"accuracy": rng.uniform(0.3, 0.7, 6), "logprob": rng.normal(-2, 0.3, 6)}
         for method in METHODS:
             mask = np.zeros(n, dtype=np.uint8)
             mask[rng.choice(n, size=k, replace=False)] = 1
             run.selections[(keep, method)] = Selection(mask, k, "milp-optimal" if method == "proxyspex" else "top-k",
-                                                       objective=float(rng.normal(-1.5, 0.2)))
+                                                       objective=float(rng.normal(-1.5, 0.2)))  # < max_train_value
             run.test[(keep, method)] = {"accuracy": (rng.random(n_test) < 0.6 + 0.2 * keep).astype(float),
                                         "logprob": rng.normal(-1.5, 0.4, n_test)}
             run.train[(keep, method)] = {"accuracy": 0.7, "logprob": float(rng.normal(-1.5, 0.2)), "margin": 0.1}
@@ -85,8 +79,10 @@ def synthetic_results(n_layers_per_range: int = 2, n_heads: int = 3, n_ranges: i
         rng = np.random.default_rng(seed)
         ranges = [_range(tuple(range(i * 4, i * 4 + n_layers_per_range)), n_heads, rng, n_interactions)
                   for i in range(n_ranges)]
-        clean = {"train": {"accuracy": 0.8}, "test": {"accuracy": 0.85}, "test_per_question": {}}
-        out.append(StudyResult(config=_Config(seed=seed), clean=clean, ranges=ranges, seconds=12.0))
+        clean = {"train": {"accuracy": 0.8, "logprob": -0.3}, "test": {"accuracy": 0.85}, "test_per_question": {}}
+        config = StudyConfig(ranges=tuple(r.layers for r in ranges), keep=KEEP, seed=seed, budget=400,
+                             methods=(*METHODS, "random"))
+        out.append(StudyResult(config=config, clean=clean, ranges=ranges, seconds=12.0))
     return out
 
 
@@ -132,3 +128,58 @@ def test_missing_pieces_become_notes_not_errors(tmp_path):
     assert "No pairwise interaction" in text and "energy shares were not computed" in text
     assert "(not recorded" in text  # no commit without config.json's record
     assert len(re.findall(r'class="plotly-graph-div"', text)) == FIGURES_PER_RANGE - 3
+
+
+def _first_figure(page: str) -> int:
+    return page.index('class="plotly-graph-div"')
+
+
+def test_the_page_opens_on_the_verdict_before_any_figure(report):
+    start = report.index('<section id="verdict">')
+    first = _first_figure(report)
+    for piece in ("ProxySPEX is significantly better than LASSO in", "paired bootstrap 95% CI", 'id="accuracy-table"',
+                  'id="trust-warnings"', 'id="significance-counts"', 'id="pilot-table"', "unpruned"):
+        assert start < report.index(piece) < first, piece
+    assert report.index('<section id="verdict">') < report.index('<section class="range"')
+
+
+def test_every_head_label_shown_is_1_based(report):
+    # ranges hold layer indices 0-1 and 4-5: users read layers 1-2 and 5-6, never L0H* or L4H*
+    assert "L1H" in report and "L2H" in report and "L5H" in report and "L6H" in report
+    assert "L0H" not in report and "L4H" not in report
+
+
+def test_evaluations_chart_draws_no_random_or_total_bar(tmp_path):
+    results = synthetic_results(n_ranges=1, seeds=(0,))
+    results[0].ranges[0].evaluations["selection_total"] = 1200
+    text = write_html(results, tmp_path / "r.html", title="t").read_text(encoding="utf-8")
+    assert "selection_total" not in text and "random (not drawn): no training evaluations" in text
+
+
+def test_the_network_draws_the_top_15_pairs_and_a_slider_for_more():
+    from headspex.prune.html.network import controls, network, pairs
+
+    run = synthetic_results(n_layers_per_range=3, n_heads=8, n_ranges=1, seeds=(0,), n_interactions=60)[0].ranges[0]
+    fig = network(run, "1-3")
+    edges = [t for t in fig.data if t.meta is not None]
+    assert len(edges) == len(pairs(run.top_interactions)) > 15
+    assert [bool(t.visible) for t in edges] == [i < 15 for i in range(len(edges))]
+    sizes = [abs(p[2]) for p in pairs(run.top_interactions)]
+    assert sizes == sorted(sizes, reverse=True)
+    assert f'max="{len(edges)}" value="15"' in controls("fig-1", len(edges))
+
+
+def test_write_outputs_opens_report_md_on_the_verdict_and_writes_1_based_csvs(tmp_path):
+    from headspex.prune.report import write_outputs
+
+    write_outputs(synthetic_results(), tmp_path, model_name="tiny", task_name="synthetic")
+    md = (tmp_path / "report.md").read_text()
+    order = [md.index(h) for h in ("## Verdict", "## Test accuracy", "## Trust warnings",
+                                   "## ProxySPEX minus each baseline", "## Pilot", "## Figures and details", "![")]
+    assert order == sorted(order)
+    assert "- ProxySPEX is significantly better than LASSO in" in md
+    heads = pd.read_csv(tmp_path / "heads_layers-5-6.csv")
+    assert set(heads["layer_1based"]) == {5, 6} and heads["label"].str.match(r"L[56]H\d+$").all()
+    top = pd.read_csv(tmp_path / "interactions_layers-1-2.csv")
+    assert {"members", "order", "value", "sign", "kind"} <= set(top.columns)
+    assert top["members"].str.fullmatch(r"(L[12]H\d+ ?)+").all()

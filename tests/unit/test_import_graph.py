@@ -179,11 +179,11 @@ def test_the_engine_sits_below_export_and_model_loading_is_layered():
 
 
 def test_the_cycles_the_pipeline_change_broke_stay_broken():
-    for a, b in [("headspex.curves.iterative", "headspex.curves.methods"),
+    for a, b in [("headspex.selection.iterative", "headspex.selection.methods"),
                  ("headspex.engine.evaluator", "headspex.engine.prefix_cache"),
                  ("headspex.engine.executors", "headspex.engine.ray_pool")]:
         assert not (b in GRAPH[a] and a in GRAPH[b]), f"{a} and {b} import each other"
-    for module in ("headspex.curves.iterative", "headspex.engine.prefix_cache", "headspex.engine.ray_pool"):
+    for module in ("headspex.selection.iterative", "headspex.engine.prefix_cache", "headspex.engine.ray_pool"):
         assert not any(module in c for c in CYCLES), module
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import headspex.prune.select as sel
+import headspex.selection.select as sel
 from headspex.engine.sampling import sample_k_masks
 from headspex.spectrum.fourier import FourierSpectrum, MoebiusSpectrum
 
@@ -204,7 +204,7 @@ def test_other_bad_inputs() -> None:
 def test_trust_region_milp_equals_brute_force_within_the_radius():
     import itertools
 
-    from headspex.prune.select import select_heads_milp
+    from headspex.selection.select import select_heads_milp
     from headspex.spectrum.fourier import MoebiusSpectrum
 
     rng = np.random.default_rng(3)

@@ -1,21 +1,23 @@
-"""Shared pieces of the HTML report: the head grid, hover texts, method colours and figure-to-HTML."""
+"""Shared pieces of the study's HTML report: the head grid, hover texts (1-based layer labels) and method
+colours; the page itself (figures, tables, styles) is :mod:`headspex.reporting.page`'s."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-METHOD_ORDER = ("proxyspex", "lasso", "best-of-n", "single-head", "random")  # as in headspex.prune.report
-METHOD_COLOURS = {"proxyspex": "#1b9e77", "lasso": "#d95f02", "best-of-n": "#7570b3", "single-head": "#e7298a",
-                  "random": "#666666"}
+from headspex.reporting.labels import head_label, relabel
+
+METHOD_ORDER = ("proxyspex", "proxyspex-trust", "iterative-proxyspex", "lasso", "best-of-n", "single-head",
+                "gradient", "iterative-gradient", "attribution-patching", "random")
+METHOD_COLOURS = {"proxyspex": "#1b9e77", "proxyspex-trust": "#66a61e", "iterative-proxyspex": "#a6d854",
+                  "lasso": "#d95f02", "best-of-n": "#7570b3", "single-head": "#e7298a", "gradient": "#e6ab02",
+                  "iterative-gradient": "#a6761d", "attribution-patching": "#1f78b4", "random": "#666666"}
 POSITIVE, NEGATIVE = "#b2182b", "#2166ac"  # the ends of the Shapley colour scale (RdBu reversed)
 SHAPLEY_SCALE = "RdBu_r"
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
-FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif", size=12)
 _LABEL = re.compile(r"L(\d+)H(\d+)")
 
 
@@ -64,65 +66,31 @@ class HeadGrid:
 
 
 def parse_label(label: str) -> tuple[int, int] | None:
-    """``"L3H7"`` -> (3, 7)."""
+    """``"L3H7"`` -> (3, 7) (the code's labels, 0-based layers)."""
     m = _LABEL.fullmatch(label.strip())
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def partners(top: pd.DataFrame | None, label: str, n: int = 4) -> list[str]:
-    """The head's strongest interactions among the stored top ones: "with L0H2 (+0.031)"."""
+    """The head's strongest interactions among the stored top ones (``label``: the code's 0-based label), as
+    users read them: "with L1H2 (+0.031)"."""
     if top is None or top.empty:
         return []
     rows = [(r.value, [m for m in str(r.members).split() if m != label]) for r in top.itertuples()
             if label in str(r.members).split()]
     rows.sort(key=lambda t: -abs(t[0]))
-    return [f"with {' '.join(others)} ({value:+.3g})" for value, others in rows[:n]]
+    return [f"with {relabel(' '.join(others))} ({value:+.3g})" for value, others in rows[:n]]
 
 
 def head_hover(heads: pd.DataFrame, top: pd.DataFrame | None) -> list[str]:
     """Hover text per player (player order): label, layer, head, Shapley, Banzhaf, strongest partners."""
     out = []
     for r in heads.sort_values("player").itertuples():
-        lines = [f"<b>{r.label}</b> (layer {int(r.layer) + 1}, head {int(r.head)})",
+        lines = [f"<b>{head_label(r.layer, r.head)}</b> (layer {int(r.layer) + 1}, head {int(r.head)})",
                  f"Shapley {r.shapley:+.4g}", f"Banzhaf {r.banzhaf:+.4g}"]
         if "interaction_involvement" in heads.columns:
             lines.append(f"interaction involvement {r.interaction_involvement:.3g}")
-        found = partners(top, r.label)
+        found = partners(top, f"L{int(r.layer)}H{int(r.head)}")
         lines += ["strongest partners:", *found] if found else ["no interaction among the top ones"]
         out.append("<br>".join(lines))
     return out
-
-
-def finite_errors(value: Sequence[float], low: Sequence[float], high: Sequence[float]) -> dict | None:
-    """Asymmetric error bars for plotly, or None when no interval is finite (a single seed)."""
-    v, lo, hi = (np.asarray(a, dtype=float) for a in (value, low, high))
-    if not (np.isfinite(lo).any() and np.isfinite(hi).any()):
-        return None
-    return dict(type="data", symmetric=False, array=np.nan_to_num(hi - v), arrayminus=np.nan_to_num(v - lo),
-                thickness=1.2, width=4)
-
-
-def style(fig: Any, title: str, height: int) -> Any:
-    """Common look: white template, system fonts (no web fonts), title and height."""
-    fig.update_layout(template="plotly_white", font=FONT, title=dict(text=title, x=0.01, xanchor="left"),
-                      height=height, margin=dict(l=70, r=30, t=70, b=50), hoverlabel=dict(align="left"))
-    return fig
-
-
-def figure_html(fig: Any, div_id: str) -> str:
-    """One figure as a div and its script; plotly.js is inlined once in the page head, MathJax never."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, config=PLOT_CONFIG,
-                       div_id=div_id)
-
-
-def table_html(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
-    """A small escaped HTML table (numbers formatted, NaN shown as an en dash)."""
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            return "&ndash;" if not np.isfinite(v) else floatfmt.format(v)
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

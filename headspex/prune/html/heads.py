@@ -8,7 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from headspex.prune.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, ordered_methods, style
+from headspex.prune.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, ordered_methods
+from headspex.reporting.labels import head_label
+from headspex.reporting.page import style
 
 KEPT_SCALE = [[0.0, "#e8e8e8"], [0.5, "#e8e8e8"], [0.5, "#1b7837"], [1.0, "#1b7837"]]
 
@@ -18,7 +20,7 @@ def _axes(fig: Any, grid: HeadGrid, **where: Any) -> None:
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=grid.y, title_text="layer", **where)
 
 
-def shapley_heatmap(run: Any, label: str) -> go.Figure:
+def shapley_heatmap(run: Any, label: str, seed: int | None = None) -> go.Figure:
     """Layer x head heatmap of Shapley values, diverging colours centred at 0; hover: Banzhaf and partners."""
     grid = HeadGrid(run.players)
     heads = run.heads.sort_values("player")
@@ -29,7 +31,8 @@ def shapley_heatmap(run: Any, label: str) -> go.Figure:
                                colorscale=SHAPLEY_SCALE, zmid=0, zmin=-(lim or 1.0), zmax=lim or 1.0, xgap=1, ygap=1,
                                colorbar=dict(title=dict(text="Shapley"), thickness=12)))
     _axes(fig, grid)
-    return style(fig, f"Shapley value per head, layers {label} (hover for Banzhaf and strongest partners)",
+    which = "" if seed is None else f"seed {seed}; "
+    return style(fig, f"Shapley value per head, layers {label} ({which}hover for Banzhaf and strongest partners)",
                  grid.height(per_row=34, extra=170))
 
 
@@ -46,7 +49,7 @@ def _selection_traces(run: Any, grid: HeadGrid, keep: float, methods: list[str],
     return traces
 
 
-def selected_heads(run: Any, label: str) -> go.Figure | None:
+def selected_heads(run: Any, label: str, seed: int | None = None) -> go.Figure | None:
     """One grid per method (green = kept) with a dropdown over the keep levels."""
     methods = ordered_methods([m for _, m in run.selections])
     keeps = sorted({k for k, _ in run.selections})
@@ -54,7 +57,7 @@ def selected_heads(run: Any, label: str) -> go.Figure | None:
         return None
     pruned = [i for i, keep in enumerate(keeps) if keep < 1] or list(range(len(keeps)))
     default, grid = pruned[len(pruned) // 2], HeadGrid(run.players)
-    text = grid.fill([f"{r.label} (layer {int(r.layer) + 1}, head {int(r.head)})"
+    text = grid.fill([f"{head_label(r.layer, r.head)} (layer {int(r.layer) + 1}, head {int(r.head)})"
                       for r in run.heads.sort_values("player").itertuples()], empty="")
     fig = make_subplots(rows=len(methods), cols=1, shared_xaxes=True, vertical_spacing=0.5 / (len(methods) + 4),
                         subplot_titles=methods)
@@ -65,7 +68,8 @@ def selected_heads(run: Any, label: str) -> go.Figure | None:
     buttons = []
     for i, keep in enumerate(keeps):
         visible = [j == i for j in range(len(keeps)) for _ in methods]
-        title = f"Heads kept (green) by each method, layers {label}: keep {keep_label(keep)} (k = {run.keep_k[keep]})"
+        title = (f"Heads kept (green) by each method, layers {label}: keep {keep_label(keep)} (k = {run.keep_k[keep]})"
+                 + ("" if seed is None else f"; seed {seed}"))
         buttons.append(dict(label=f"keep {keep_label(keep)} (k={run.keep_k[keep]})", method="update",
                             args=[{"visible": visible}, {"title.text": title}]))
     _axes(fig, grid)

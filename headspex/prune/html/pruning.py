@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.prune.html.common import colour, finite_errors, ordered_methods, style
+from headspex.prune.html.common import colour, ordered_methods
+from headspex.reporting.page import finite_errors, style
 
 
 def accuracy(table: pd.DataFrame, clean: float, label: str) -> go.Figure | None:

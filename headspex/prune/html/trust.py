@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.prune.html.common import colour, keep_label, ordered_methods, style, table_html
+from headspex.prune.html.common import colour, keep_label, ordered_methods
+from headspex.reporting.page import style, table_html
+
+HIDDEN = ("random", "selection_total")  # not a method's training evaluations (older results stored a total)
 
 
 def fit_table(table: pd.DataFrame, label: str) -> str:
@@ -21,7 +24,7 @@ def fit_table(table: pd.DataFrame, label: str) -> str:
     return '<p class="note">Proxy fit, mean over seeds:</p>' + table_html(rows)
 
 
-def predicted_vs_true(run: Any, label: str, metric: str) -> go.Figure | None:
+def predicted_vs_true(run: Any, label: str, metric: str, seed: int | None = None) -> go.Figure | None:
     """The proxy's prediction against the true training value: unseen masks, and the masks it selected."""
     fig, values = go.Figure(), []
     for name, h in run.heldout.items():
@@ -51,22 +54,31 @@ def predicted_vs_true(run: Any, label: str, metric: str) -> go.Figure | None:
     fig.update_yaxes(title_text="proxy prediction", scaleanchor=None)
     fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, xanchor="left"))
     cv = run.proxy_summary.get("cv_r2", float("nan"))
-    return style(fig, f"Proxy prediction vs true value, layers {label} (first seed; its CV R² {cv:.2f})", 440)
+    which = "first seed" if seed is None else f"seed {seed}"
+    return style(fig, f"Proxy prediction vs true value, layers {label} ({which}; its CV R² {cv:.2f})", 440)
 
 
-def evaluations(run: Any, label: str) -> go.Figure | None:
-    """Model evaluations spent by each method on this range (bars; log scale when they span decades)."""
-    if not run.evaluations:
+def evaluations(run: Any, label: str, seed: int | None = None) -> go.Figure | None:
+    """Model evaluations on the training split each method spent on this range (bars; log scale when they span
+    decades). The random baseline spends none there: its masks are scored on the test split (the pilot), as the
+    figure notes instead of drawing a zero bar."""
+    methods = [m for m in ordered_methods(list(run.evaluations)) if m not in HIDDEN]
+    if not methods:
         return None
-    methods = ordered_methods(list(run.evaluations))
     counts = [int(run.evaluations[m]) for m in methods]
     fig = go.Figure(go.Bar(x=methods, y=counts, marker_color=[colour(m) for m in methods], text=counts,
                            textposition="outside", hovertemplate="%{x}: %{y} evaluations<extra></extra>"))
     positive = [c for c in counts if c > 0]
     if positive and max(positive) / min(positive) > 100:
         fig.update_yaxes(type="log")
-    fig.update_yaxes(title_text="model evaluations (masks)")
-    return style(fig, f"Model evaluations per method, layers {label}", 340)
+    fig.update_yaxes(title_text="training masks evaluated")
+    n_random = len(next(iter(run.random.values()))["accuracy"]) if run.random else 0
+    if "random" in run.evaluations or run.random:
+        fig.add_annotation(text=f"random (not drawn): no training evaluations; its {n_random} masks per level are "
+                                "scored on the test split (the pilot)", xref="paper", yref="paper", x=0, y=1.0,
+                           xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=11, color="#666"))
+    which = "" if seed is None else f" (seed {seed})"
+    return style(fig, f"Model evaluations per method, layers {label}{which}", 360)
 
 
 def _flatten(record: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -1,0 +1,214 @@
+"""One experiment: a set of players (a layer range or the whole model), keep levels and methods.
+
+``run_experiment`` scores the random baseline (the pilot), asks every method for its kept set at every level,
+measures each set's true training value (every metric, stored) and its per-question test scores, and counts
+what each method cost. The layer-range study (:mod:`headspex.prune.study`) is one experiment per range plus
+its diagnostics; a whole-model curve (:mod:`headspex.curves.run`) is one experiment over a sweep of levels.
+
+The configuration base :class:`ExperimentConfig` has one meaning of ``keep``: fractions of the players kept;
+``head_counts`` gives levels as head counts instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from headspex._io import atomic_write_text
+from headspex.engine.sampling import sample_k_masks
+from headspex.errors import InputError
+from headspex.selection.context import SAMPLINGS, SelectionContext
+from headspex.selection.methods import METHODS, check_methods
+from headspex.selection.registry import BASELINE, MethodRun
+from headspex.selection.select import Selection
+
+TEST_METRICS = ("accuracy", "logprob")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """What every experiment needs (the study's and the curves' configurations extend it).
+
+    keep: fractions of the players kept, each in (0, 1]. head_counts: levels as head counts instead (then
+    ``keep`` is ignored). budget: the proxy's training masks. sampling: "uniform", "matched" or "mixture".
+    refine: select on the ridge-refined spectrum. best_of_n: Best-of-N candidates in total (None: the budget).
+    n_random: random k-head masks per level (the baseline). metric: the training value f(m).
+    """
+
+    keep: tuple[float, ...] = (0.5, 0.66, 0.83)
+    head_counts: tuple[int, ...] | None = None
+    budget: int = 120
+    sampling: str = "matched"
+    refine: bool = True
+    best_of_n: int | None = None
+    n_random: int = 20
+    metric: str = "logprob"
+    ablation: str = "zero"
+    seed: int = 0
+    methods: tuple[str, ...] = ("proxyspex", "lasso", "best-of-n", "single-head", "random")
+    milp_time_limit: float = 5.0
+    max_terms: int = 5000
+    iterative_fraction: float = 0.1
+    test_dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", check_methods(self.methods))
+        if not self.keep or any(not 0.0 < float(v) <= 1.0 for v in self.keep):
+            raise InputError(f"keep must list fractions in (0, 1]; got {self.keep}")
+        if self.head_counts is not None and (not self.head_counts or any(int(k) < 1 for k in self.head_counts)):
+            raise InputError(f"head_counts must list integers >= 1; got {self.head_counts}")
+        if self.sampling not in SAMPLINGS:
+            raise InputError(f"sampling must be one of {SAMPLINGS}; got {self.sampling!r}")
+        for name in ("budget", "n_random"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1; got {getattr(self, name)}")
+        if self.best_of_n is not None and self.best_of_n < 1:
+            raise InputError(f"best_of_n must be >= 1; got {self.best_of_n}")
+        if not 0 < self.iterative_fraction < 1:
+            raise InputError(f"iterative_fraction must lie in (0, 1); got {self.iterative_fraction}")
+
+    def selection_context(self, game: Any, levels: tuple[float, ...], **extra: Any) -> SelectionContext:
+        return SelectionContext(game, levels, self.budget, seed=self.seed, sampling=self.sampling, refine=self.refine,
+                                best_of_n=self.best_of_n, milp_time_limit=self.milp_time_limit,
+                                max_terms=self.max_terms, iterative_fraction=self.iterative_fraction, **extra)
+
+
+@dataclass
+class ExperimentResult:
+    """One experiment, one seed. levels: sampling level -> k. random: k -> {metric: [n_random]} test scores of
+    random k-head masks. runs: method -> MethodRun. train: (k, method) -> {metric: value}. test: (k, method) ->
+    {metric: [n_test]} float32 per-question test scores."""
+
+    players: list
+    levels: dict[float, int]
+    random: dict[int, dict[str, np.ndarray]]
+    runs: dict[str, MethodRun] = field(default_factory=dict)
+    train: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    test: dict[tuple[int, str], dict[str, np.ndarray]] = field(default_factory=dict)
+    context: SelectionContext | None = field(default=None, repr=False)
+
+
+@dataclass
+class Games:
+    """The three games of an experiment: training values (model dtype), test scores (test dtype) and the
+    random baseline's test scores (model dtype)."""
+
+    train: Any
+    test: Any
+    test_fast: Any
+
+
+def random_baseline(test_fast: Any, ks: list[int], n_random: int, seed: int) -> dict[int, dict[str, np.ndarray]]:
+    """Test scores of ``n_random`` random k-head masks per level, one batched, stored call."""
+    batches = {k: sample_k_masks(n_random, test_fast.n_players, k, seed=seed + 1000 + i) for i, k in enumerate(ks)}
+    scores = test_fast.scores(np.concatenate(list(batches.values())))
+    out, start = {}, 0
+    for k, masks in batches.items():
+        out[k] = {m: scores[m][start:start + len(masks)] for m in TEST_METRICS}
+        start += len(masks)
+    return out
+
+
+def run_experiment(games: Games, levels: dict[float, int], config: ExperimentConfig, *, baseline_seed: int,
+                   grad_model: Any = None, task: Any = None, cache: "MethodCache | None" = None,
+                   log: Callable[[str], None] = print, context: SelectionContext | None = None) -> ExperimentResult:
+    """Baseline, every method's selections at every level, their training values, test scores and costs.
+
+    ``baseline_seed``: the random baseline's seed (the split's: shared by every study seed). ``context``: a
+    selection context to reuse (its proxy already fitted, say); by default one is built from ``config``.
+    """
+    ks = list(levels.values())
+    result = ExperimentResult(list(games.train.players), dict(levels),
+                              random_baseline(games.test_fast, ks, config.n_random, baseline_seed))
+    ctx = context or config.selection_context(games.train, tuple(levels), grad_model=grad_model, task=task)
+    result.context = ctx
+    for method in config.methods:
+        if method == BASELINE:
+            continue
+        saved = cache.load(method) if cache is not None else None
+        result.runs[method] = saved or _select(method, ctx, ks, log)
+        if cache is not None and saved is None:
+            cache.save(method, result.runs[method])
+    _score(result, games, ks, config.metric)
+    return result
+
+
+def _select(method: str, ctx: SelectionContext, ks: list[int], log: Callable[[str], None]) -> MethodRun:
+    t0 = time.perf_counter()
+    run = METHODS[method](ctx, ks)
+    run.seconds = time.perf_counter() - t0
+    fallback = [s for s in run.selections.values() if s.method not in ("milp-optimal",) and method == "proxyspex"]
+    for sel in fallback:
+        log(f"  {sel.k} heads: proxy optimum by {sel.method} ({sel.details.get('fallback_reason', '')})")
+    return run
+
+
+def _score(result: ExperimentResult, games: Games, ks: list[int], metric: str) -> None:
+    """True training values (all metrics) and float32 per-question test scores of every selection, in one
+    batched call each (level by level, methods in order)."""
+    keys = [(k, m) for k in ks for m in result.runs]
+    if not keys:
+        return
+    masks = np.stack([result.runs[m].selections[k].mask for k, m in keys])
+    train, test = games.train.scores(masks), games.test.per_question(masks)
+    for i, (k, m) in enumerate(keys):
+        result.train[(k, m)] = {name: float(v[i]) for name, v in train.items()}
+        result.test[(k, m)] = {name: test[name][i] for name in TEST_METRICS}
+        result.runs[m].train_values[k] = result.train[(k, m)][metric]
+
+
+class MethodCache:
+    """Finished methods saved as JSON under ``directory/<method>-<key>.json`` (a resume cache, not the stored
+    truth: reused only under the same key, a hash of every setting the method's selections depend on)."""
+
+    def __init__(self, directory: str | Path, key_of: Callable[[str], str],
+                 log: Callable[[str], None] = print) -> None:
+        self.directory, self.key_of, self.log = Path(directory), key_of, log
+
+    def path(self, method: str) -> Path:
+        return self.directory / f"{method}-{self.key_of(method)}.json"
+
+    def load(self, method: str) -> MethodRun | None:
+        path = self.path(method)
+        if not path.is_file():
+            return None
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None  # a damaged cache entry is recomputed
+        if saved.get("key") != self.key_of(method):
+            return None
+        self.log(f"{method}: loaded from {path}")
+        return _run_from_json(saved)
+
+    def save(self, method: str, run: MethodRun) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        record = {"key": self.key_of(method), "forward": run.forward, "backward": run.backward,
+                  "seconds": run.seconds, "notes": run.notes,
+                  "selections": [_selection_json(s) for s in run.selections.values()]}
+        atomic_write_text(self.path(method), json.dumps(record, default=_plain))
+
+
+def _selection_json(sel: Selection) -> dict:
+    return {"k": sel.k, "mask": np.packbits(sel.mask).tobytes().hex(), "n": int(sel.mask.size),
+            "method": sel.method, "objective": sel.objective, "optimal": sel.optimal, "seconds": sel.seconds,
+            "details": sel.details}
+
+
+def _run_from_json(saved: dict) -> MethodRun:
+    selections = {}
+    for s in saved["selections"]:
+        mask = np.unpackbits(np.frombuffer(bytes.fromhex(s["mask"]), dtype=np.uint8))[:s["n"]]
+        selections[s["k"]] = Selection(mask, s["k"], s["method"], s["objective"], s["optimal"], s["seconds"],
+                                       s["details"])
+    return MethodRun(selections, saved["forward"], saved["backward"], saved["seconds"], saved["notes"])
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as plain JSON values."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)

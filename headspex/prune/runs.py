@@ -1,0 +1,209 @@
+"""The two things ``python -m headspex.prune`` runs: per-range studies, or one game over a level sweep.
+
+Both check the ``--out`` against the settings it was made with before writing anything, record
+``config.json`` (arguments, every default, versions, commit, command, settings), run every seed, write the
+reports, and export one method's kept set when ``--export`` asks for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from headspex._cli import commit, versions
+from headspex._io import atomic_write_text
+from headspex.errors import InputError
+
+PER_MODE = ("keep", "budget", "n_random", "methods", "milp_time_limit")  # defaults: StudyConfig's or CurveConfig's
+
+
+def is_one_game(layers: str) -> bool:
+    """``--layers all`` or a ``+`` union: every head of those layers is a player of one game."""
+    return layers.strip() == "all" or "+" in layers
+
+
+def config_for(args: argparse.Namespace, whole: bool, *, ranges: Any, seed: int) -> Any:
+    """The StudyConfig (ranges) or CurveConfig (one game) the options describe; defaults are the config's."""
+    from headspex.curves.run import CurveConfig
+    from headspex.prune.study import StudyConfig
+
+    cls = CurveConfig if whole else StudyConfig
+    given = {name: getattr(args, name) for name in PER_MODE if getattr(args, name) is not None}
+    if "keep" in given:
+        given.update(_levels(given.pop("keep"), whole))
+    if "methods" in given:
+        given["methods"] = tuple(m.strip() for m in given["methods"].split(",") if m.strip())
+    common = dict(budget=given.pop("budget", cls.__dataclass_fields__["budget"].default), sampling=args.sampling,
+                  refine=args.refine, best_of_n=args.best_of_n, metric=args.metric, ablation=args.ablation,
+                  seed=seed, max_terms=args.max_terms, iterative_fraction=args.iterative_fraction,
+                  test_dtype=args.test_dtype, **given)
+    if whole:
+        return CurveConfig(layers=tuple(ranges[0]), **common)
+    return StudyConfig(ranges=tuple(tuple(r) for r in ranges), n_heldout=args.n_heldout,
+                       energy_boot=args.energy_boot, **common)
+
+
+def _levels(text: str, whole: bool) -> dict:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InputError(f"--keep expects fractions (or, for one game, head counts) separated by commas; got "
+                         f"{text!r}") from None
+    if whole and values and all(v >= 1 and v == int(v) for v in values):
+        return {"head_counts": tuple(int(v) for v in values)}
+    return {"keep": values}
+
+
+def run_ranges(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0: float) -> int:
+    """Each range analysed on its own, every seed; the study's reports; an export if asked for."""
+    from headspex.engine.executors import make_executor
+    from headspex.prune.report import write_outputs
+    from headspex.prune.study import run_study, test_model_for
+
+    out, config = Path(args.out), config_for(args, False, ranges=ranges, seed=args.seed)
+    settings = _checked_settings(config, model, task, out)
+    executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
+                             ray_address=None if args.ray in (None, "local") else args.ray)
+    print(f"{model!r}\n{task!r}; {len(ranges)} range(s); seeds {args.seed}..{args.seed + args.seeds - 1}; output in {out}/")
+    results, test_model = [], test_model_for(model, args.test_dtype)
+    for seed in range(args.seed, args.seed + args.seeds):
+        config = config_for(args, False, ranges=ranges, seed=seed)
+        write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
+        result = run_study(model, task, config, out=out, progress=not args.no_progress, executor=executor,
+                           test_model=test_model, repair=args.repair)
+        (out / f"seed-{seed}").mkdir(exist_ok=True)
+        result.save(out / f"seed-{seed}")
+        results.append(result)
+    write_outputs(results, out, model_name=model.name, task_name=task.name)
+    _print_trust(results)
+    if args.export:
+        _export(args, results[0], test_model, task, out)
+    write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
+    print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
+    print((out / "accuracy.md").read_text())
+    return 0
+
+
+def run_whole(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0: float) -> int:
+    """One game over a sweep of levels (the whole-model curves), every seed; their reports; an export."""
+    from headspex.curves.report import title_of, write_outputs
+    from headspex.curves.run import run_curves
+    from headspex.engine.executors import make_executor
+    from headspex.prune.study import test_model_for
+
+    if len(ranges) != 1:
+        raise InputError(f"--layers must name one game (join ranges with '+', e.g. 1-10+21-30); got {args.layers!r}")
+    out, config = Path(args.out), config_for(args, True, ranges=ranges, seed=args.seed)
+    settings = _checked_settings(config, model, task, out)
+    executor = make_executor("ray" if args.ray else None, n_workers=args.workers,
+                             ray_address=None if args.ray in (None, "local") else args.ray)
+    test_model, results = test_model_for(model, args.test_dtype), []
+    for seed in range(args.seed, args.seed + args.seeds):
+        config = config_for(args, True, ranges=ranges, seed=seed)
+        write_config(out / "config.json", "curve", config, model, task, args, settings, time.perf_counter() - t0)
+        result = run_curves(model, task, config, out=out, test_model=test_model, progress=not args.no_progress,
+                            repair=args.repair, executor=executor)
+        (out / f"seed-{seed}").mkdir(exist_ok=True)
+        result.save(out / f"seed-{seed}")
+        results.append(result)
+    tables = write_outputs(results, out, title=title_of(results[0]))
+    _print_trust(results)
+    if args.export:
+        _export(args, results[0], test_model, task, out)
+    write_config(out / "config.json", "curve", config, model, task, args, settings, time.perf_counter() - t0)
+    print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
+    for name in ("auc", "prunable", "cost"):
+        print(tables[name].to_markdown(index=False, floatfmt=".3f"), "\n")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0: float) -> int:
+    """Every method at every budget of ``--budget-sweep``, each range, every seed: sample-efficiency tables."""
+    import pandas as pd
+
+    from headspex.experiment import Games
+    from headspex.players import format_layer_range, layer_players
+    from headspex.prune import sweep
+    from headspex.prune.study import RangeSetup, test_model_for
+
+    out = Path(args.out)
+    budgets = {format_layer_range(r): sweep.parse_budgets(args.budget_sweep, len(layer_players(r, model.n_heads)))
+               for r in ranges}
+    config = config_for(args, False, ranges=ranges, seed=args.seed)
+    config = replace(config, budget=max(max(b) for b in budgets.values()))
+    settings = _checked_settings(config, model, task, out, budget_sweep=args.budget_sweep)
+    test_model, tables = test_model_for(model, args.test_dtype), []
+    fixed = int(task.info.get("seed") or 0)
+    for seed in range(args.seed, args.seed + args.seeds):
+        config = replace(config, seed=seed)
+        write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
+        for layers in ranges:
+            label = format_layer_range(layers)
+            setup = RangeSetup(model, test_model, task, config, tuple(layers), out / f"layers-{label}",
+                               not args.no_progress, print, None, args.repair)
+            with setup.game("train", model) as train, setup.game("test", test_model) as test, \
+                    setup.game("test", model) as test_fast:
+                keep_k = {keep: int(round(keep * train.n_players)) for keep in config.keep}
+                tables.append(sweep.sweep_range(Games(train, test, test_fast), keep_k, config, budgets[label],
+                                                label=label, baseline_seed=fixed, grad_model=test_model, task=task,
+                                                log=print))
+    scores = pd.concat(tables, ignore_index=True)
+    summary = sweep.sweep_summary(scores)
+    for name, table in (("scores", scores), ("summary", summary), ("crossover", sweep.crossover(summary))):
+        atomic_write_text(out / f"sweep_{name}.csv", table.to_csv(index=False))
+    sweep.plot_sweep(summary, scores, out / "sweep.png")
+    write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
+    print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
+    print(sweep.crossover(summary).to_markdown(index=False))
+    return 0
+
+
+def _print_trust(results: list) -> None:
+    """The trust warnings of the report, on the terminal too (to stderr, where they are seen)."""
+    from headspex.reporting.trust import warning_lines
+
+    for line in warning_lines(results):
+        print(line, file=sys.stderr)
+
+
+def _checked_settings(config: Any, model: Any, task: Any, out: Path, **more: Any) -> dict:
+    """The run's settings, refused before anything is written when ``out`` holds a run made with others."""
+    from headspex.rundir import check_settings, run_settings
+
+    settings = run_settings(asdict(config), model, task, config.test_dtype)
+    extra = {"proxy_search": _proxy_search(), "device": str(model.device.type), **more}
+    settings |= json.loads(json.dumps(extra))  # as stored: tuples become lists
+    check_settings(out, settings)
+    return settings
+
+
+def _export(args: argparse.Namespace, result: Any, test_model: Any, task: Any, out: Path) -> None:
+    from headspex.export.from_run import export_selection, pick_selection
+
+    players, selection, ablation = pick_selection(result, args.export_method, args.export_keep, args.export_range)
+    export_selection(players, selection, test_model, task, args.export, out, ablation=ablation,
+                     overwrite=args.overwrite)
+
+
+def write_config(path: Path, kind: str, config: Any, model: Any, task: Any, args: argparse.Namespace,
+                 settings: dict, seconds: float) -> None:
+    """``config.json``: the configuration (under ``kind``: "study" or "curve"), every argument, model, task,
+    versions, commit, command, and the settings a rerun on the same ``--out`` must match."""
+    record = {kind: asdict(config), "arguments": vars(args), "model": model.name, "architecture": model.architecture,
+              "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device), "task": task.name,
+              "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": versions(),
+              "commit": commit(), "command": f"{getattr(args, 'prog', 'python -m headspex.prune')} " + " ".join(sys.argv[1:]),
+              "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
+              "proxy_search": _proxy_search(), "settings": settings}
+    atomic_write_text(path, json.dumps(record, indent=2, default=str))
+
+
+def _proxy_search() -> dict:
+    from headspex.spectrum.proxy_search import ProxySearch
+
+    return asdict(ProxySearch())

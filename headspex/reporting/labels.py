@@ -1,0 +1,45 @@
+"""One convention for layers in everything a user reads: 1-based, as ``--layers`` is (``L1H0`` is head 0 of
+the model's first layer). Code keeps 0-based layer indices (players ``(layer, head)``); these helpers convert
+at the edge, for labels, CSVs written for users and figures.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+_LABEL = re.compile(r"L(\d+)H(\d+)")
+CONVENTION = "labels L{layer}H{head}: layers 1-based as in --layers, heads 0-based"
+
+
+def head_label(layer: int, head: int) -> str:
+    """The user-facing label of the head ``(layer, head)`` (0-based layer index): ``(0, 3) -> "L1H3"``."""
+    return f"L{int(layer) + 1}H{int(head)}"
+
+
+def relabel(members: str) -> str:
+    """Labels written with 0-based layers (code's ``L0H6 L3H1``) as users read them (``L1H6 L4H1``)."""
+    return _LABEL.sub(lambda m: f"L{int(m.group(1)) + 1}H{m.group(2)}", str(members))
+
+
+def heads_for_users(heads: pd.DataFrame) -> pd.DataFrame:
+    """The per-head table as written to ``heads_layers-*.csv``: ``label`` with 1-based layers, ``layer_1based``
+    instead of the code's 0-based ``layer`` (``player`` stays the player's index in the range)."""
+    out = heads.copy()
+    if "layer" in out.columns:
+        out["label"] = [head_label(layer, head) for layer, head in zip(out["layer"], out["head"])]
+        position = list(out.columns).index("layer")
+        out.insert(position, "layer_1based", out.pop("layer").astype(int) + 1)
+    return out
+
+
+def interactions_for_users(top: pd.DataFrame) -> pd.DataFrame:
+    """The top interactions as written to ``interactions_layers-*.csv`` and shown in reports: ``members`` with
+    1-based layers, then ``order``, ``value``, ``sign`` (+1 / -1) and ``kind`` (within-layer / across-layer)."""
+    out = top.copy()
+    out["members"] = [relabel(m) for m in out["members"]]
+    out["sign"] = [1 if v > 0 else -1 if v < 0 else 0 for v in out["value"]]
+    if "within_layer" in out.columns:
+        out["kind"] = ["within-layer" if w else "across-layer" for w in out["within_layer"]]
+    return out

@@ -1,0 +1,191 @@
+"""The built-in selection methods, registered by name; each works on a layer range and on the whole model.
+
+Costs are model passes per question: a mask evaluated on the training split is one forward pass per
+training question, a gradient one forward and one backward pass.
+
+- ``proxyspex``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
+  terms, greedy forward/backward + 1-swap beyond, or past the time limit; ``Selection.method`` says which).
+- ``proxyspex-trust``: the proxy's optimum within trust regions (2%, 5%, 10% of the heads) around the best
+  training mask of about k heads; the candidate with the best true training value is kept.
+- ``proxyspex-verify``: the proxy fitted on 80% of the budget; the rest checks its best distinct candidates
+  (local optima from LASSO's top k, the best observed mask, the global optimum) on the true value
+  (:mod:`.verify`).
+- ``proxyspex-sequential``: half the budget on the shared stream, the rest in rounds of masks around LASSO's
+  top k and then the refitted proxy's optimum; the best true k-mask evaluated is kept (:mod:`.sequential`).
+- ``iterative-proxyspex``: from one level to the next, masks sampled around the current set, the proxy
+  refitted on every mask so far, its best subset of the current set kept (:mod:`.iterative`).
+- ``lasso``: top k by linear coefficient on the proxy's masks. ``best-of-n``: the best of N random k-head
+  masks on the true value (N = the budget split over the levels: a matched budget).
+- ``single-head``: leave-one-out. ``gradient`` / ``attribution-patching``: one forward and backward pass
+  (:mod:`headspex.engine.first_order`). ``iterative-gradient``: Michel et al.'s loop, removing the lowest
+  ``iterative_fraction`` of the kept heads and re-estimating.
+- ``random``: one seeded random k-head mask per level (experiments report the mean of many instead).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from headspex.engine.sampling import sample_k_masks
+from headspex.errors import InputError
+from headspex.selection.context import SelectionContext
+from headspex.selection import verify
+from headspex.selection.iterative import eliminate, iterative_proxyspex
+from headspex.selection.sequential import sequential
+from headspex.selection.registry import BASELINE, METHODS, SEEDLESS, MethodRun, register
+from headspex.selection.select import (select_best_of_n, select_heads, select_heads_milp, select_random,
+                                       select_top_k)
+
+TRUST_RADII = (0.02, 0.05, 0.1)  # proxyspex-trust: trust-region radii as fractions of the players
+__all__ = ["METHODS", "BASELINE", "SEEDLESS", "MethodRun", "register", "method_names", "check_methods"]
+
+
+def _training_passes(ctx: SelectionContext) -> int:
+    return len(ctx.training_set()[0]) * ctx.n_questions
+
+
+def _ran(selections: dict) -> str:
+    return ", ".join(sorted({s.method for s in selections.values()}))
+
+
+@register("proxyspex")
+def _proxyspex(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    masks, values = ctx.training_set()
+    moebius = ctx.moebius()
+    sel = {k: select_heads(moebius, k, time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms) for k in ks}
+    return MethodRun(sel, forward=_training_passes(ctx),
+                     notes=f"CV R2 {ctx.proxy().cv_r2_:.3f}; best training value {values.max():.3f}; {len(moebius)} "
+                           f"Moebius terms; selection by {_ran(sel)}")
+
+
+@register("proxyspex-trust")
+def _proxyspex_trust(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    masks, values = ctx.training_set()
+    moebius, sizes, n = ctx.moebius(), masks.sum(axis=1), ctx.n_players
+    radii = sorted({max(2, math.ceil(f * n)) for f in TRUST_RADII})
+    sel, checked = {}, 0
+    for k in ks:
+        near = np.flatnonzero(np.abs(sizes - k) <= radii[0] // 2)
+        if near.size == 0:
+            raise InputError(f"no training mask keeps about {k} heads: sample masks at that keep level")
+        anchor = masks[near[np.argmax(values[near])]]
+        candidates = [select_heads_milp(moebius, k, time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms,
+                                        trust=(anchor, r)) for r in radii]
+        true = ctx.game(np.stack([c.mask for c in candidates]))
+        checked += len(candidates)
+        best = int(np.argmax(true))
+        sel[k] = replace(candidates[best], details=dict(candidates[best].details, radius=radii[best],
+                                                        true_train_value=float(true[best])))
+    return MethodRun(sel, forward=(len(masks) + checked) * ctx.n_questions,
+                     notes=f"radii {radii} around the best training mask, {checked} candidates checked on the true "
+                           f"value; selection by {_ran(sel)}")
+
+
+@register("proxyspex-verify")
+def _proxyspex_verify(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    n_train, per_level = verify.verify_budget(ctx.budget, len(ks))
+    masks, values = ctx.training_set(n_train)
+    spectrum, moebius, weights = ctx.spectrum(n_train), ctx.moebius(n_train), ctx.lasso_weights(n_train)
+    sel = {}
+    for k in ks:
+        lasso_mask = select_top_k(weights, k, label="lasso").mask
+        found = verify.candidates(spectrum, moebius, k, weights, masks, values, seed=ctx.seed,
+                                  time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms)
+        check = verify.checked(found, per_level, lasso_mask)
+        sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask)
+    picked_lasso = sum(s.details["is_lasso"] for s in sel.values())
+    return MethodRun(sel, forward=(n_train + per_level * len(ks)) * ctx.n_questions,
+                     notes=f"proxy on {n_train} masks, {per_level} candidates checked per level; LASSO's top k "
+                           f"won {picked_lasso} of {len(ks)} levels")
+
+
+@register("proxyspex-sequential")
+def _proxyspex_sequential(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    sel, n_masks, notes = sequential(ctx, ks)
+    return MethodRun(sel, forward=n_masks * ctx.n_questions, notes=notes)
+
+
+@register("iterative-proxyspex")
+def _iterative_proxyspex(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    sel, n_masks, notes = iterative_proxyspex(ctx, ks)
+    return MethodRun(sel, forward=n_masks * ctx.n_questions, notes=notes)
+
+
+@register("lasso")
+def _lasso(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    weights = ctx.lasso_weights()
+    return MethodRun({k: select_top_k(weights, k, label="lasso") for k in ks}, forward=_training_passes(ctx),
+                     notes="the proxy's training masks")
+
+
+@register("best-of-n")
+def _best_of_n(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    per_level = ctx.best_of_n_per_level(len(ks))
+    out = {}
+    for k in ks:
+        candidates = sample_k_masks(per_level, ctx.n_players, k, seed=ctx.seed + 1)
+        out[k] = select_best_of_n(candidates, ctx.game(candidates))
+    return MethodRun(out, forward=per_level * len(ks) * ctx.n_questions, notes=f"{per_level} candidates per level")
+
+
+@register("single-head", seedless=True)
+def _single_head(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    drops = ctx.single_head_drops()
+    return MethodRun({k: select_top_k(drops, k, label="single-head") for k in ks},
+                     forward=ctx.n_players * ctx.n_questions)
+
+
+@register("gradient", seedless=True)
+def _gradient(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    importance = ctx.cached("michel", lambda: ctx.first_order().michel_importance())
+    return MethodRun({k: select_top_k(importance, k, label="gradient") for k in ks},
+                     forward=ctx.n_questions, backward=ctx.n_questions)
+
+
+@register("attribution-patching", seedless=True)
+def _attribution_patching(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    drop = -ctx.first_order().attribution_patching()  # predicted loss of log-prob when the head is removed
+    return MethodRun({k: select_top_k(drop, k, label="attribution-patching") for k in ks},
+                     forward=ctx.n_questions, backward=ctx.n_questions)
+
+
+@register("iterative-gradient", seedless=True)
+def _iterative_gradient(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    rounds = []
+
+    def lowest(current: np.ndarray, n_remove: int) -> np.ndarray:
+        rounds.append(1)
+        importance = ctx.first_order(keep=current).michel_importance()
+        kept = np.flatnonzero(current)
+        return kept[np.argsort(importance[kept], kind="stable")[:n_remove]]
+
+    sel = eliminate(ctx.n_players, ks, lowest, fraction=ctx.iterative_fraction, label="iterative-gradient")
+    passes = len(rounds) * ctx.n_questions
+    return MethodRun(sel, forward=passes, backward=passes, notes=f"{len(rounds)} rounds")
+
+
+@register(BASELINE)
+def _random(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    return MethodRun({k: select_random(ctx.n_players, k, seed=ctx.seed) for k in ks}, forward=0,
+                     notes="one random mask per level")
+
+
+def method_names() -> tuple[str, ...]:
+    """Every registered method, built-in and the user's, in registration order."""
+    return tuple(METHODS)
+
+
+def check_methods(names: object) -> tuple[str, ...]:
+    """A method list (comma-separated text or a sequence), validated and in the given order: InputError naming
+    the unknown ones."""
+    items = names.split(",") if isinstance(names, str) else list(names)  # type: ignore[union-attr]
+    names = tuple(str(n).strip() for n in items if str(n).strip())
+    bad = [m for m in names if m not in METHODS]
+    if bad or not names:
+        raise InputError(f"unknown or no methods {bad}; choose from {', '.join(METHODS)}")
+    if len(set(names)) != len(names):
+        raise InputError(f"methods must not repeat; got {list(names)}")
+    return names

@@ -1,0 +1,90 @@
+"""One pipeline on a tiny random Llama: every registered method runs in a layer range and on the whole model
+through the same experiment; a user's own method registers and runs; the CLI's defaults are the configs'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from headspex.engine.game import MaskGame
+from headspex.experiment import ExperimentConfig, Games, run_experiment
+from headspex.players import layer_players
+from headspex.selection.methods import METHODS, method_names
+from headspex.selection.registry import BASELINE, MethodRun, register
+from headspex.selection.select import select_top_k
+from tests.helpers import tiny_task
+
+ALL = tuple(m for m in method_names() if not m.startswith("custom"))
+SCOPES = {"range": (1, 2), "whole model": (0, 1, 2, 3)}
+
+
+def _experiment(model, layers, methods, **kw):
+    task = tiny_task()
+    players = layer_players(layers, model.n_heads)
+    config = ExperimentConfig(keep=(0.5, 0.75), budget=24, n_random=3, methods=methods, milp_time_limit=2.0, **kw)
+    levels = {keep: int(round(keep * len(players))) for keep in config.keep}
+    with MaskGame(model, task, players) as train, MaskGame(model, task, players, split="test") as test:
+        result = run_experiment(Games(train, test, test), levels, config, baseline_seed=0, grad_model=model,
+                                task=task, log=lambda _: None)
+    return result, levels, task
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize("method", ALL)
+def test_every_method_runs_in_a_range_and_on_the_whole_model(tiny_llama, scope, method):
+    result, levels, task = _experiment(tiny_llama, SCOPES[scope], (method,))
+    n = len(result.players)
+    assert set(result.random) == set(levels.values())  # the baseline is always there
+    if method == BASELINE:
+        assert result.runs == {}
+        return
+    run = result.runs[method]
+    assert sorted(run.selections) == sorted(levels.values())
+    for k, sel in run.selections.items():
+        assert sel.k == k and sel.mask.sum() == k and sel.mask.size == n
+        assert result.test[(k, method)]["accuracy"].shape == (len(task.test),)
+        assert set(result.train[(k, method)]) == {"accuracy", "logprob", "margin"}
+        assert run.train_values[k] == result.train[(k, method)]["logprob"]
+    assert run.forward > 0
+
+
+def test_a_users_method_registers_and_runs(tiny_llama):
+    @register("custom-last-heads")
+    def last_heads(ctx, ks):  # keeps the k highest-indexed players
+        return MethodRun({k: select_top_k(np.arange(ctx.n_players, dtype=float), k, label="last") for k in ks},
+                         forward=0)
+
+    try:
+        result, levels, _ = _experiment(tiny_llama, (2, 3), ("custom-last-heads", "lasso"))
+        k = levels[0.5]
+        assert list(np.flatnonzero(result.runs["custom-last-heads"].selections[k].mask)) == list(range(8 - k, 8))
+    finally:
+        METHODS.pop("custom-last-heads")
+
+
+def test_unknown_methods_are_refused_naming_them():
+    with pytest.raises(ValueError, match="unknown or no methods.*'magic'"):
+        ExperimentConfig(methods=("lasso", "magic"))
+
+
+def test_the_proxy_is_fitted_once_per_experiment(tiny_llama, monkeypatch):
+    from headspex.spectrum import proxy as proxy_module
+
+    fits = []
+    real = proxy_module.Proxy.fit
+    monkeypatch.setattr(proxy_module.Proxy, "fit", lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    _experiment(tiny_llama, (1, 2), ("proxyspex", "proxyspex-trust", "lasso"))
+    assert len(fits) == 1
+
+
+def test_cli_defaults_are_the_configs_defaults():
+    """One meaning of every default: what the CLI runs with no options is what the configs say."""
+    from headspex.curves.run import CurveConfig
+    from headspex.prune.cli import build_parser
+    from headspex.prune.runs import config_for
+    from headspex.prune.study import StudyConfig
+
+    args = build_parser().parse_args([])
+    study, curve = config_for(args, False, ranges=[[0]], seed=0), config_for(args, True, ranges=[[0]], seed=0)
+    assert study == StudyConfig(ranges=((0,),))
+    assert curve == CurveConfig(layers=(0,))

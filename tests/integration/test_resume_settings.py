@@ -1,0 +1,93 @@
+"""Resume never mixes: a rerun on the same --out with any setting that can change a number is refused before
+anything is written, naming the setting; in a layer-range study and in a whole-model game. At the library
+level a curve's saved methods are reused only under the same settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from headspex.prune.cli import main as prune
+from tests.conftest import tiny_llama_hf, word_tokenizer
+from tests.helpers import COUNTRIES
+
+CITIES = [c for _, c in COUNTRIES]
+FAST = ["--keep", "0.5", "--budget", "24", "--best-of-n", "6", "--n-random", "4", "--n-heldout", "3",
+        "--energy-boot", "2", "--dtype", "float32", "--n-train", "4", "--n-test", "4", "--no-progress",
+        "--methods", "proxyspex,lasso,random", "--milp-time-limit", "2"]
+
+
+def _write_task(path: Path, prefix: str) -> Path:
+    lines = []
+    for i in range(10):
+        country, city = COUNTRIES[i % len(COUNTRIES)]
+        choices = [" " + c for c in CITIES[:4]] if city in CITIES[:4] else [" " + city] + [" " + c for c in CITIES[:3]]
+        lines.append(json.dumps({"prompt": f"{prefix} {country} is", "choices": choices,
+                                 "answer": choices.index(" " + city)}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    tiny_llama_hf().save_pretrained(root / "model")
+    word_tokenizer().save_pretrained(root / "model")
+    task = _write_task(root / "capitals.jsonl", "The capital of")
+    other = _write_task(root / "other.jsonl", "Which is the capital of")
+    base = ["--model", str(root / "model"), *FAST]
+    ranges, whole = root / "ranges", root / "whole"
+    assert prune([*base, "--task", str(task), "--layers", "1-2", "--out", str(ranges)]) == 0
+    assert prune([*base, "--task", str(task), "--layers", "all", "--out", str(whole)]) == 0
+    return dict(base=base, task=task, other=other, ranges=ranges, whole=whole)
+
+
+CHANGES = [(["--dtype", "bfloat16"], "dtype"), (["--test-dtype", "bfloat16"], "test_dtype"),
+           (["--ablation", "mean"], "ablation"), (["--metric", "margin"], "metric"), (["--budget", "30"], "budget"),
+           (["--sampling", "uniform"], "sampling"), (["--no-refine"], "refine"), (["--best-of-n", "9"], "best_of_n"),
+           (["--milp-time-limit", "3"], "milp_time_limit"), (["--max-terms", "100"], "max_terms"),
+           (["--n-random", "5"], "n_random"), (["--methods", "proxyspex,random"], "methods"),
+           (["--seed", "1"], "seed"), (["--n-shots", "1"], "n_shots"), (["--n-train", "5"], "n_train"),
+           (["--iterative-fraction", "0.2"], "iterative_fraction"), (["--task", "OTHER"], "prompts")]
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+@pytest.mark.parametrize("scope", ["ranges", "whole"])
+@pytest.mark.parametrize("change, named", CHANGES)
+def test_a_changed_setting_is_refused_before_anything_is_written(setup, capsys, scope, change, named):
+    layers = "1-2" if scope == "ranges" else "all"
+    change = [str(setup["other"]) if c == "OTHER" else c for c in change]
+    task = [] if "--task" in change else ["--task", str(setup["task"])]
+    before = _snapshot(setup[scope])
+    assert prune([*setup["base"], *task, "--layers", layers, "--out", str(setup[scope]), *change]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and named in err, err
+    assert _snapshot(setup[scope]) == before
+
+
+def test_other_layers_are_refused(setup, capsys):
+    assert prune([*setup["base"], "--task", str(setup["task"]), "--layers", "2-3", "--out", str(setup["ranges"])]) == 2
+    assert "ranges" in capsys.readouterr().err
+
+
+def test_a_curves_saved_method_is_reused_only_under_the_same_settings(tiny_llama, tmp_path):
+    from headspex.curves.run import CurveConfig, run_curves
+    from tests.helpers import tiny_task
+
+    task = tiny_task()
+    config = CurveConfig(layers=(0, 1, 2, 3), keep=(0.5,), budget=24, n_random=3, milp_time_limit=2.0,
+                         methods=("proxyspex", "lasso", "single-head"))
+    run_curves(tiny_llama, task, config, out=tmp_path, test_model=tiny_llama, log=lambda _: None)
+    for changed, reused in ((dict(), {"proxyspex", "lasso", "single-head"}), (dict(budget=30), set()),
+                            (dict(metric="margin"), set()), (dict(max_terms=100), set()),
+                            (dict(seed=1), {"single-head"})):  # seedless: reused
+        logs = []
+        run_curves(tiny_llama, task, CurveConfig(**{**config.__dict__, **changed}), out=tmp_path, test_model=tiny_llama,
+                   log=logs.append)
+        loaded = {line.split(":")[0] for line in logs if "loaded from" in line}
+        assert loaded == reused, (changed, loaded)
