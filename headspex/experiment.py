@@ -127,15 +127,23 @@ def run_experiment(games: Games, levels: dict[float, int], config: ExperimentCon
                               random_baseline(games.test_fast, ks, config.n_random, baseline_seed))
     ctx = context or config.selection_context(games.train, tuple(levels), grad_model=grad_model, task=task)
     result.context = ctx
-    for method in config.methods:
-        if method == BASELINE:
-            continue
+    todo = [m for m in config.methods if m != BASELINE]
+    t0 = time.perf_counter()
+    for i, method in enumerate(todo, start=1):
         saved = cache.load(method) if cache is not None else None
         result.runs[method] = saved or _select(method, ctx, ks, log)
         if cache is not None and saved is None:
             cache.save(method, result.runs[method])
+        log(_progress(method, i, len(todo), time.perf_counter() - t0))
     _score(result, games, ks, config.metric)
     return result
+
+
+def _progress(method: str, done: int, total: int, elapsed: float) -> str:
+    """``"  lasso done (3/6 methods, 40 s so far; about 55 s left at this pace)"``."""
+    left = elapsed / done * (total - done)
+    return (f"  {method} done ({done}/{total} methods, {elapsed:.0f} s so far"
+            + (f"; about {left:.0f} s left at this pace)" if done < total else ")"))
 
 
 def _select(method: str, ctx: SelectionContext, ks: list[int], log: Callable[[str], None]) -> MethodRun:

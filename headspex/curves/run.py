@@ -80,7 +80,7 @@ def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | 
     if out_dir is not None:
         models_key = clean_key(model, test_model, task)
         cache = MethodCache(out_dir / "methods", lambda m: method_key(m, config, players, ks, models_key), log)
-    with _games(model, test_model, task, players, config, out_dir, progress, repair, executor) as games:
+    with _games(model, test_model, task, players, config, out_dir, progress, repair, executor, log) as games:
         exp = run_experiment(games, {k / len(players): k for k in ks}, config,
                              baseline_seed=int(task.info.get("seed") or 0), grad_model=test_model, task=task,
                              cache=cache, log=log)
@@ -95,13 +95,17 @@ def run_curves(model: Any, task: Any, config: CurveConfig, *, out: str | Path | 
 
 @contextmanager
 def _games(model: Any, test_model: Any, task: Any, players: list, config: CurveConfig, out_dir: Path | None,
-           progress: bool, repair: bool = False, executor: Any = None) -> Iterator[Games]:
+           progress: bool, repair: bool = False, executor: Any = None,
+           log: Callable[[str], None] = print) -> Iterator[Games]:
     """The curve's games: train (study dtype), test (float32), test (study dtype), each with its store."""
     def game(split: str, m: Any) -> MaskGame:
         dtype = str(m.dtype).replace("torch.", "")
         where = None if out_dir is None else out_dir / f"{split}-{dtype}"
-        return MaskGame(m, task, players, split=split, metric=config.metric, ablation=config.ablation,
+        game = MaskGame(m, task, players, split=split, metric=config.metric, ablation=config.ablation,
                         store=where, progress=progress, repair=repair, executor=executor)
+        if game.n_stored:
+            log(f"resuming {where}: {game.n_stored} stored mask values are reused, not recomputed")
+        return game
 
     with game("train", model) as train, game("test", test_model) as test, game("test", model) as test_fast:
         yield Games(train, test, test_fast)

@@ -8,7 +8,7 @@ import numpy as np
 
 from headspex.engine.evaluator import MaskEvaluator
 from headspex.engine.executors import make_executor
-from headspex.engine.game import MaskGame, run_identity  # noqa: F401  (run_identity: old import path)
+from headspex.engine.game import MaskGame
 
 
 def evaluate_masks(model: Any, task: Any, masks: Any, *, players: Sequence[tuple[int, int]],

@@ -77,6 +77,11 @@ class MaskGame:
     def n_players(self) -> int:
         return len(self.players)
 
+    @property
+    def n_stored(self) -> int:
+        """Mask values already in the store when it was opened or since (0 without a store)."""
+        return len(self._store) if self._store is not None else 0
+
     def __call__(self, coalitions: Any) -> np.ndarray:
         """Values of ``coalitions`` [n_masks, n_players] (bool or 0/1, 1 = keep) -> [n_masks] float64."""
         return self.scores(coalitions)[self.metric]

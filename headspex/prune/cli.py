@@ -12,9 +12,7 @@ pruning curves over a sweep of keep levels instead (``python -m headspex.curves`
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 from headspex._cli import HelpFormatter, add_debug_flag, guarded

@@ -89,10 +89,14 @@ def run_study(model: Any, task: Any, config: StudyConfig, *, out: str | Path | N
     log(f"unpruned model: test accuracy {clean['test']['accuracy']:.3f}, train {config.metric} "
         f"{clean['train'][config.metric]:.4f}")
     runs = []
-    for layers in config.ranges:
+    for i, layers in enumerate(config.ranges, start=1):
         store = None if out_dir is None else out_dir / f"layers-{format_layer_range(layers)}"
         ctx = RangeSetup(model, test_model, task, config, tuple(layers), store, progress, log, executor, repair)
         runs.append(_study_range(ctx, clean["test_model_dtype"]["accuracy"]))  # the pilot runs in the model dtype
+        elapsed = time.perf_counter() - t0
+        log(f"range {i}/{len(config.ranges)} done, {elapsed:.0f} s so far"
+            + (f"; about {elapsed / i * (len(config.ranges) - i):.0f} s left for this seed" if i < len(config.ranges)
+               else ""))
     return StudyResult(config, clean, runs, time.perf_counter() - t0)
 
 
@@ -115,9 +119,12 @@ class RangeSetup:
         """A game on ``split`` with ``model``, stored under ``<range>/<split>-<dtype>``."""
         dtype = str(model.dtype).replace("torch.", "")
         where = None if self.store is None else self.store / f"{split}-{dtype}"
-        return MaskGame(model, self.task, layer_players(self.layers, model.n_heads), split=split,
+        game = MaskGame(model, self.task, layer_players(self.layers, model.n_heads), split=split,
                         metric=self.config.metric, ablation=self.config.ablation, store=where,
                         executor=self.executor, progress=self.progress, repair=self.repair)
+        if game.n_stored:
+            self.log(f"resuming {where}: {game.n_stored} stored mask values are reused, not recomputed")
+        return game
 
 
 def _study_range(s: RangeSetup, clean_test: float) -> RangeRun:

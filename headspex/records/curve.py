@@ -23,8 +23,8 @@ import numpy as np
 
 from headspex.players import format_layer_range
 from headspex.records import parts
-from headspex.records.format import (MASKS_FILE, build_config, config_dict, per_question, read_arrays, read_record,
-                                     read_table, reading, start_seed, write_arrays, write_record, write_table)
+from headspex.records.format import (MASKS_FILE, build_config, config_dict, per_question, read_seed, start_seed,
+                                     write_arrays, write_record, write_table)
 from headspex.selection.registry import MethodRun
 
 KIND = "curve"
@@ -63,14 +63,10 @@ def write_curve_record(result: Any, directory: str | Path) -> Path:
 
 def read_curve_parts(directory: str | Path) -> dict[str, Any]:
     """The fields of a :class:`~headspex.curves.results.CurveResult` read from ``directory``."""
-    d = Path(directory)
-    record = read_record(d, KIND)
-    return reading(d, lambda: _read_curve(d, record))
+    return read_seed(directory, KIND, lambda record, t, masks: _read_curve(Path(directory), record, t, masks))
 
 
-def _read_curve(d: Path, record: dict) -> dict[str, Any]:
-    t = {name: read_table(d, name, schema) for name, schema in record["tables"].items()}
-    masks = read_arrays(d / MASKS_FILE)
+def _read_curve(d: Path, record: dict, t: dict, masks: dict) -> dict[str, Any]:
     costs = t["costs.csv"]
     runs = {m: MethodRun({}, int(f), int(b), float(s), str(notes)) for m, f, b, s, notes in
             zip(*(costs[c].tolist() for c in ("method", "forward", "backward", "seconds", "notes")))}

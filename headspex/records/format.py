@@ -210,6 +210,19 @@ def reading(directory: Path, read: Callable[[], T]) -> T:
                               "rerun its command to rewrite it") from None
 
 
+def read_seed(directory: str | Path, kind: str, build: Callable[[dict, dict, dict], T]) -> T:
+    """``build(record, tables, masks)`` for the seed of ``kind`` at ``directory``: its ``record.json``, every table
+    it lists and its masks, with anything missing or inconsistent as one StoredDataError."""
+    d = Path(directory)
+    record = read_record(d, kind)
+
+    def read() -> T:
+        tables = {name: read_table(d, name, schema) for name, schema in record["tables"].items()}
+        return build(record, tables, read_arrays(d / MASKS_FILE))
+
+    return reading(d, read)
+
+
 def write_record(directory: Path, record: dict) -> None:
     """``record.json`` (written last: it marks the seed complete), with the schema version first."""
     atomic_write_text(directory / RECORD_FILE, layout({"schema_version": SCHEMA_VERSION, **record}) + "\n")

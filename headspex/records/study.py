@@ -32,9 +32,8 @@ from headspex.prune.energy import SHARES, EnergyShares
 from headspex.prune.protocol import RangeRun
 from headspex.prune.stats import Interval
 from headspex.records import parts
-from headspex.records.format import (MASKS_FILE, build_config, config_dict, per_question, read_arrays,
-                                     read_record, read_table, reading, start_seed, tuples, unique_labels,
-                                     write_arrays, write_record, write_table)
+from headspex.records.format import (MASKS_FILE, build_config, config_dict, per_question, read_seed, start_seed,
+                                     tuples, unique_labels, write_arrays, write_record, write_table)
 
 KIND = "study"
 
@@ -137,14 +136,10 @@ def _energy_samples(items: list[tuple[str, EnergyShares]], seed: int) -> pd.Data
 def read_study_parts(directory: str | Path) -> dict[str, Any]:
     """The fields of a :class:`~headspex.prune.results.StudyResult` (config, clean, ranges, seconds) read
     from ``directory``."""
-    d = Path(directory)
-    record = read_record(d, KIND)
-    return reading(d, lambda: _read_study(d, record))
+    return read_seed(directory, KIND, lambda record, t, masks: _read_study(Path(directory), record, t, masks))
 
 
-def _read_study(d: Path, record: dict) -> dict[str, Any]:
-    t = {name: read_table(d, name, schema) for name, schema in record["tables"].items()}
-    masks = read_arrays(d / MASKS_FILE)
+def _read_study(d: Path, record: dict, t: dict, masks: dict) -> dict[str, Any]:
     ranges = [_read_range(info, t, masks) for info in record["ranges"]]
     clean = parts.read_clean(record["clean"], t["clean_per_question.csv"])
     return {"config": build_config(KIND, record["config"], d / "record.json"), "clean": clean, "ranges": ranges,

@@ -91,3 +91,9 @@ def test_a_curves_saved_method_is_reused_only_under_the_same_settings(tiny_llama
                    log=logs.append)
         loaded = {line.split(":")[0] for line in logs if "loaded from" in line}
         assert loaded == reused, (changed, loaded)
+
+
+def test_a_resumed_run_says_how_many_values_it_reused(setup, capsys):
+    assert prune([*setup["base"], "--task", str(setup["task"]), "--layers", "1-2", "--out", str(setup["ranges"])]) == 0
+    out = capsys.readouterr().out
+    assert "stored mask values are reused" in out and "train-float32" in out
