@@ -45,10 +45,8 @@ def notebook_paths(names: Sequence[str] = ()) -> list[Path]:
 
 
 def execute(path: Path, *, small: bool, timeout: int = 1800, threads: int | None = None) -> tuple[Any, float]:
-    """Run ``path`` top to bottom in a fresh kernel; returns (the executed notebook, wall seconds).
-
-    Raises nbclient's ``CellExecutionError`` when a cell fails (the notebook with outputs up to the failing
-    cell is on the exception's ``nb`` attribute only in recent nbclient versions; callers keep the file)."""
+    """Run ``path`` top to bottom in a fresh kernel, in memory; returns (the executed notebook, wall seconds).
+    The file is not touched. Raises nbclient's ``CellExecutionError`` when a cell fails."""
     import nbformat
     from nbclient import NotebookClient
 
