@@ -74,14 +74,14 @@ def _protocol_args(g: Any, layers: str) -> None:
                         "initial, middle, final (ceil(96 / heads per layer) layers each: the paper's 96 heads, 99 on "
                         "SmolLM2), each analysed on its own; or all / a union such as 1-10+21-30: one game, the "
                         f"whole-model curves (default: {layers})")
-    g.add_argument("--keep", default=None, help="keep levels: fractions of the players in (0, 1]; for one game also "
-                                                "head counts (integers) " + both("keep"))
+    g.add_argument("--keep", default=None, help="keep levels: fractions of the players in (0, 1] (one game: in (0, 1), "
+                                                "or head counts) " + both("keep"))
     g.add_argument("--budget", type=int, default=None, help="training masks per range (or game) for the proxy "
                                                              + both("budget"))
     g.add_argument("--sampling", choices=["uniform", "matched", "mixture"], default="matched",
                    help="training masks: uniform (keep 1/2, the paper's), matched (keep-probability at the keep "
-                        "levels) or mixture (uniform and matched); matched + --refine gave the best test accuracy "
-                        "at a matched budget on ioi, induction and facts")
+                        "levels) or mixture (uniform and matched); matched + --refine gave the best mean test "
+                        "accuracy over ioi, induction and facts at a matched budget (one seed, within noise)")
     g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
                    help="select on the ridge-refined spectrum (95%% of the energy) instead of the exact one")
     g.add_argument("--best-of-n", type=int, default=None,
