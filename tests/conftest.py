@@ -64,6 +64,13 @@ def tiny_llama_hf(vocab_size: int = 512, seed: int = 0):
     return LlamaForCausalLM(cfg)
 
 
+def save_tiny_llama(path, seed: int = 0):
+    """The tiny random Llama and its word tokenizer saved as a checkpoint directory at ``path``; returns it."""
+    tiny_llama_hf(seed=seed).save_pretrained(path)
+    word_tokenizer().save_pretrained(path)
+    return path
+
+
 def tiny_llama_model(vocab_size: int = 512, seed: int = 0, dtype=torch.float32, tokenizer=None):
     from headspex.engine import wrap_hf_model
 

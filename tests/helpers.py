@@ -20,5 +20,22 @@ def tiny_task(name: str = "tiny-capitals") -> tasks.Task:
     return tasks.Task(name, tuple(qs[:3]), tuple(qs[3:]), {"seed": 0})
 
 
+def write_capitals_jsonl(path, prefixes: tuple[str, ...] = ("The capital of",), n: int = 10):
+    """``n`` capitals questions in the tiny models' vocabulary as a task file (JSONL) at ``path``, the prompts
+    split evenly over ``prefixes`` in order; returns the path."""
+    import json
+
+    cities = [c for _, c in COUNTRIES]
+    lines = []
+    for i in range(n):
+        country, city = COUNTRIES[i % len(COUNTRIES)]
+        choices = [" " + c for c in cities[:4]] if city in cities[:4] else [" " + city] + [" " + c for c in cities[:3]]
+        prefix = prefixes[i * len(prefixes) // n]
+        lines.append(json.dumps({"prompt": f"{prefix} {country} is", "choices": choices,
+                                 "answer": choices.index(" " + city)}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def players_of(layers, n_heads):
     return [(layer, h) for layer in layers for h in range(n_heads)]

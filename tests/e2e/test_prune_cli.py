@@ -23,12 +23,9 @@ FAST = ["--task", "mmlu:anatomy", "--n-train", "8", "--n-test", "8", "--budget",
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     """A tiny random Llama checkpoint directory (config + weights + tokenizer), no downloads."""
-    from tests.conftest import tiny_llama_hf, word_tokenizer
+    from tests.conftest import save_tiny_llama
 
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tiny_llama_hf().save_pretrained(path)
-    word_tokenizer().save_pretrained(path)
-    return path
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 def test_cli_runs_end_to_end_and_writes_every_file(tiny_dir, tmp_path, capsys):

@@ -36,11 +36,9 @@ def local_ray():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """The tiny random Llama saved as a checkpoint directory (actors load it from its path) and loaded here."""
-    from tests.conftest import tiny_llama_hf, word_tokenizer
+    from tests.conftest import save_tiny_llama
 
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tiny_llama_hf().save_pretrained(path)
-    word_tokenizer().save_pretrained(path)
+    path = save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
     return load_model(str(path), dtype="float32", device="cpu")
 
 

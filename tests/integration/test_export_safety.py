@@ -209,7 +209,7 @@ def curve_run(root: Path) -> Path:
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_export_selection_refuses_the_run_directory_before_any_work(tmp_path, where, overwrite):
     """Case 2: ``--export`` equal to (or around, or inside at a run name of) ``--out`` is refused first."""
-    from headspex.export.from_run import export_selection, pick_selection
+    from headspex.export.from_run import export_selection
 
     out = curve_run(tmp_path)
     path = {"out": out, "parent": out.parent, "seed-0": out / "seed-0", "methods/new": out / "methods" / "new",

@@ -21,7 +21,7 @@ from headspex.engine.game import MaskGame
 from headspex.engine.models import load_model
 from headspex.engine.sampling import sample_masks
 from headspex.errors import StoredDataError
-from tests.conftest import tiny_llama_hf, tiny_llama_model, word_tokenizer
+from tests.conftest import save_tiny_llama, tiny_llama_hf, tiny_llama_model
 from tests.helpers import players_of, tiny_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,10 +37,7 @@ def play(model, task, store: Path, **kw) -> tuple[np.ndarray, int]:
 @pytest.fixture
 def checkpoint(tmp_path) -> Path:
     """The tiny random Llama saved as a checkpoint directory."""
-    path = tmp_path / "ckpt"
-    tiny_llama_hf().save_pretrained(path)
-    word_tokenizer().save_pretrained(path)
-    return path
+    return save_tiny_llama(tmp_path / "ckpt")
 
 
 def load(path: Path, dtype: str = "float32"):

@@ -18,16 +18,13 @@ import tasks
 from headspex.engine import models
 from headspex.engine.models import ModelNotAvailableError, load_model, wrap_hf_model
 from headspex.errors import InputError, MissingResourceError
-from tests.conftest import tiny_llama_hf, word_tokenizer
+from tests.conftest import save_tiny_llama, tiny_llama_hf, word_tokenizer
 
 
 @pytest.fixture(scope="module")
 def saved_tiny(tmp_path_factory) -> Path:
     """A tiny Llama checkpoint directory (config.json, model.safetensors, tokenizer files)."""
-    path = tmp_path_factory.mktemp("ckpt") / "tiny"
-    tiny_llama_hf().save_pretrained(path)
-    word_tokenizer().save_pretrained(path)
-    return path
+    return save_tiny_llama(tmp_path_factory.mktemp("ckpt") / "tiny")
 
 
 @pytest.fixture()

@@ -100,7 +100,6 @@ def test_sequential_spends_the_budget_and_keeps_a_checked_mask():
     ctx = SelectionContext(game, KEEP, 200, seed=0, sampling="matched", refine=False, milp_time_limit=5)
     ks = [round(keep * 30) for keep in KEEP]
     run = METHODS["proxyspex-sequential"](ctx, ks)
-    lasso = METHODS["lasso"](ctx, ks)
     assert run.forward <= 200
     for k in ks:
         sel = run.selections[k]

@@ -4,39 +4,25 @@ level a curve's saved methods are reused only under the same settings."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from headspex.prune.cli import main as prune
-from tests.conftest import tiny_llama_hf, word_tokenizer
-from tests.helpers import COUNTRIES
+from tests.conftest import save_tiny_llama
+from tests.helpers import write_capitals_jsonl
 
-CITIES = [c for _, c in COUNTRIES]
 FAST = ["--keep", "0.5", "--budget", "24", "--best-of-n", "6", "--n-random", "4", "--n-heldout", "3",
         "--energy-boot", "2", "--dtype", "float32", "--n-train", "4", "--n-test", "4", "--no-progress",
         "--methods", "proxyspex,lasso,random", "--milp-time-limit", "2"]
 
 
-def _write_task(path: Path, prefix: str) -> Path:
-    lines = []
-    for i in range(10):
-        country, city = COUNTRIES[i % len(COUNTRIES)]
-        choices = [" " + c for c in CITIES[:4]] if city in CITIES[:4] else [" " + city] + [" " + c for c in CITIES[:3]]
-        lines.append(json.dumps({"prompt": f"{prefix} {country} is", "choices": choices,
-                                 "answer": choices.index(" " + city)}))
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
-    tiny_llama_hf().save_pretrained(root / "model")
-    word_tokenizer().save_pretrained(root / "model")
-    task = _write_task(root / "capitals.jsonl", "The capital of")
-    other = _write_task(root / "other.jsonl", "Which is the capital of")
+    save_tiny_llama(root / "model")
+    task = write_capitals_jsonl(root / "capitals.jsonl", ("The capital of",))
+    other = write_capitals_jsonl(root / "other.jsonl", ("Which is the capital of",))
     base = ["--model", str(root / "model"), *FAST]
     ranges, whole = root / "ranges", root / "whole"
     assert prune([*base, "--task", str(task), "--layers", "1-2", "--out", str(ranges)]) == 0

@@ -14,10 +14,9 @@ import pytest
 
 from headspex.prune.cli import main as prune
 from headspex.report import main as report
-from tests.conftest import tiny_llama_hf, word_tokenizer
-from tests.helpers import COUNTRIES
+from tests.conftest import save_tiny_llama
+from tests.helpers import write_capitals_jsonl
 
-CITIES = [c for _, c in COUNTRIES]
 FAST = ["--layers", "1-2", "--keep", "0.5", "--budget", "24", "--best-of-n", "6", "--n-random", "4", "--n-heldout",
         "3", "--energy-boot", "2", "--dtype", "float32", "--n-train", "4", "--n-test", "4", "--no-progress",
         "--methods", "proxyspex,lasso,random", "--milp-time-limit", "2"]
@@ -25,24 +24,14 @@ FAST = ["--layers", "1-2", "--keep", "0.5", "--budget", "24", "--best-of-n", "6"
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tiny_llama_hf().save_pretrained(path)
-    word_tokenizer().save_pretrained(path)
-    return path
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(scope="module")
 def task_file(tmp_path_factory):
     """Ten capitals questions in the tiny model's vocabulary."""
-    path = tmp_path_factory.mktemp("task") / "capitals.jsonl"
-    lines = []
-    for i in range(10):
-        country, city = COUNTRIES[i % len(COUNTRIES)]
-        choices = [" " + c for c in CITIES[:4]] if city in CITIES[:4] else [" " + city] + [" " + c for c in CITIES[:3]]
-        prompt = ("The capital of " if i < 5 else "Which is the capital of ") + country + " is"
-        lines.append(json.dumps({"prompt": prompt, "choices": choices, "answer": choices.index(" " + city)}))
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_capitals_jsonl(tmp_path_factory.mktemp("task") / "capitals.jsonl",
+                                ("The capital of", "Which is the capital of"))
 
 
 def _run(tiny_dir, task_file, out, *extra):
