@@ -6,17 +6,19 @@ The pipeline, in the order a study runs it::
     game = headspex.MaskGame(model, task, players)               # engine: f(mask) on a split, stored
     proxy = headspex.Proxy().fit(masks, game(masks))             # spectrum: CatBoost proxy
     spectrum = proxy.spectrum()                                  # spectrum: exact Fourier spectrum
-    selection = headspex.select_heads(spectrum, k)               # prune: the best k heads under the proxy
+    selection = headspex.select_heads(spectrum, k)               # selection: the best k heads under the proxy
     result = headspex.run_study(model, task, headspex.StudyConfig(ranges=...))
     curve = headspex.run_curves(model, task, headspex.CurveConfig(layers=range(30)))   # curves: whole model
     headspex.export_pruned(model, keep, "pruned/")                # export: removed heads deleted
 
 The top level holds that pipeline only; everything else is imported from its sub-package
-(``headspex.engine``, ``headspex.spectrum``, ``headspex.prune``, ``headspex.curves``, ``headspex.export``),
+(``headspex.engine``, ``headspex.spectrum``, ``headspex.selection``, ``headspex.prune``, ``headspex.curves``,
+``headspex.export``),
 e.g. ``from headspex.engine.store import ValueStore``.
 
 Conventions: heads are ``(layer, head)`` with 0-based layers; masks are 1 = keep; per-head results are
-``[n_layers, n_heads]`` tensors; interactions are shapiq ``InteractionValues``. Importing headspex loads
+``[n_layers, n_heads]`` tensors; interactions are ``HeadInteractions`` (shapiq ``InteractionValues`` in
+``.values``). Importing headspex loads
 no model, no torch and reads no data: names resolve on first use.
 """
 

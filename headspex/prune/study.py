@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -238,31 +238,3 @@ def _involvement(spectrum: Any, n: int) -> np.ndarray:
         if len(support) >= 2:
             out[list(support)] += abs(coef)
     return out
-
-
-def write_config(path: Path, config: StudyConfig, extra: dict) -> None:
-    """Write ``config.json`` (the study configuration plus model/task/versions in ``extra``)."""
-    atomic_write_text(path, json.dumps({"study": asdict(config), **extra}, indent=2, default=str))
-
-
-def parse_keep(text: str) -> tuple[float, ...]:
-    """``"0.5,0.66,0.83"`` -> (0.5, 0.66, 0.83); ValueError naming the bad part."""
-    vals = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        try:
-            vals.append(float(part))
-        except ValueError:
-            raise ValueError(f"--keep expects fractions such as 0.5,0.66; got {part!r}") from None
-    return check_keep(vals)
-
-
-def check_keep(values: Sequence[float]) -> tuple[float, ...]:
-    """At least one keep fraction, each in (0, 1]; ValueError naming the bad one."""
-    if not values:
-        raise ValueError("at least one keep fraction is needed")
-    for v in values:
-        if not 0.0 < float(v) <= 1.0:
-            raise ValueError(f"keep fractions must lie in (0, 1]; got {v}")
-    return tuple(float(v) for v in values)
-
-
