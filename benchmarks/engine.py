@@ -9,6 +9,9 @@ one run, on the same masks and questions:
   o_proj pre-hooks, masks x questions in one left-padded batch, ``logits_to_keep=1``;
 * fast: :func:`headspex.engine.evaluate_masks` with its fast defaults (plain-PyTorch backend, prefix computed
   once below the range, last position only, answer-token logits only) on a model loaded in ``--dtype``.
+  On a model without a fast path (``--model gemma3-270m``) this column is the generic path
+  (:mod:`headspex.engine.generic_forward`: the model's own forward, pre-hooks at the output projection),
+  which does what the peer does; the printed line names the path.
 
 It prints masked question evaluations per second (masks x questions / seconds), the engine's speed-up
 over the naive loop and over the peer, and its achieved FLOP rate as a fraction of this machine's
@@ -135,7 +138,8 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
     fast32_all, acc32, acc_low = all32["logprob"], all32["accuracy"], all_low["accuracy"]
     fast32 = fast32_all[:n_naive]  # the engine in float32 on the naive masks
     naive_qps, hf_qps, fast_qps = n_naive * n_q / t_naive, n_hf * n_q / t_hf, n_fast * n_q / t_fast
-    tflops = flops_per_mask(s.fp32, s.task, s.split, min(layers)) * n_fast / t_fast / 1e12
+    start = min(layers) if s.fast_model.forward_path == "fast" else 0  # the generic path runs every layer
+    tflops = flops_per_mask(s.fp32, s.task, s.split, start) * n_fast / t_fast / 1e12
     return RangeResult(
         layers=format_layer_range(layers), n_players=len(players), naive_qps=naive_qps, hf_qps=hf_qps,
         fast_qps=fast_qps, speedup=fast_qps / naive_qps, speedup_vs_hf=fast_qps / hf_qps, fast_tflops=tflops,
@@ -154,7 +158,8 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
     n_hf = n_hf or n_fast
     n_q = len(s.task.split(split))
     threads = torch.get_num_threads()
-    print(f"model {s.fp32.name} ({s.fp32.n_layers}x{s.fp32.n_heads} heads) on {device}, task {s.task.name} ({split}: "
+    print(f"model {s.fp32.name} ({s.fp32.n_layers}x{s.fp32.n_heads} heads, engine on the {s.fast_model.forward_path} "
+          f"path) on {device}, task {s.task.name} ({split}: "
           f"{n_q} questions), dtype {dtype}, {threads} threads; matmul peak {s.peak:.2f} TFLOP/s ({dtype})", file=out)
     results = []
     layer_ranges = parse_layer_ranges(ranges, s.fp32.n_layers, s.fp32.n_heads)
@@ -174,7 +179,7 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
     print(f"matmul peak, best of before and after: {s.peak:.3f} TFLOP/s; share reached: "
           + ", ".join(f"{r.layers} {r.roofline_fraction:.1%}" for r in results), file=out)
     print(f"clean model, {dtype} vs float32: answers differ on {clean:.1%} of {n_q} questions", file=out)
-    return {"model": s.fp32.name, "task": s.task.name, "split": split, "n_questions": n_q, "dtype": dtype,
+    return {"model": s.fp32.name, "forward_path": s.fast_model.forward_path, "task": s.task.name, "split": split, "n_questions": n_q, "dtype": dtype,
             "device": str(s.fp32.device), "device_name": _device_name(s.fp32.device), "n_fast_masks": n_fast,
             "n_naive_masks": n_naive, "n_hf_masks": n_hf, "repeats": repeats, "hf_max_batch_tokens": s.peer_budget,
             "threads": threads,

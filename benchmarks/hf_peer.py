@@ -74,7 +74,11 @@ def _load_hf_copy(spec: str, dtype: torch.dtype) -> tuple[Any, Any]:
         hf.set_attn_implementation("sdpa")
     else:
         alias = ALIASES.get(spec.lower())
-        if alias is not None and alias.source.startswith("embedded:"):
+        if alias is not None and alias.source == "embedded:gemma":
+            from headspex.engine.sources.gemma import gemma_checkpoint
+
+            path = str(gemma_checkpoint())
+        elif alias is not None and alias.source.startswith("embedded:"):
             path = str(embedded_checkpoint())
         else:
             path = alias.source if alias is not None else spec

@@ -20,6 +20,10 @@ class InputError(HeadspexError, ValueError):
     """An argument, file or setting is not what was expected; the message says what was."""
 
 
+class UnsupportedModelError(InputError):
+    """headspex cannot find the attention heads of a model's architecture; the message names what is missing."""
+
+
 class StoredDataError(HeadspexError, ValueError):
     """Stored data (a value store, a results table, a run directory) is corrupt, partial or was made under
     other settings; the message names the file and what to do."""

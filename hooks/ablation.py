@@ -140,9 +140,17 @@ def ablate_heads(model: Any, masks: Any, *, players: Sequence[Player] | None = N
                  means: torch.Tensor | None = None) -> Iterator[HeadAblation]:
     """Context manager: inside it, forward passes of ``model`` ablate heads per example.
 
-    ``model`` is a :class:`headspex.LoadedModel` or a TransformerLens bridge. Hooks are removed on exit,
-    also after an exception.
+    ``model`` is a :class:`headspex.LoadedModel` or a TransformerLens bridge. On a generic-path model the
+    hooks sit on ``model.hf_model``'s attention output projections (call ``model.hf_model``); otherwise on
+    the bridge (call ``model.bridge``). Hooks are removed on exit, also after an exception.
     """
+    generic = getattr(model, "generic", None)
+    if generic is not None:  # a generic-path LoadedModel: pre-hooks on its output projections
+        ablation = HeadAblation(masks, n_layers=model.n_layers, n_heads=model.n_heads, players=players, mode=mode,
+                                means=means)
+        with generic.head_hooks(ablation.apply, ablation.ablated_layers()):
+            yield ablation
+        return
     bridge = getattr(model, "bridge", model)
     cfg = bridge.cfg
     ablation = HeadAblation(masks, n_layers=cfg.n_layers, n_heads=cfg.n_heads, players=players, mode=mode, means=means)

@@ -22,7 +22,8 @@ def tokenize_left_padded(tokenizer: Any, prompts: Sequence[str], device: torch.d
 
 @torch.no_grad()
 def compute_head_means(model: Any, prompts: Sequence[str], *, batch_size: int = 16) -> torch.Tensor:
-    """Mean of every head's output at ``blocks.{l}.attn.hook_z`` over a reference set of prompts.
+    """Mean of every head's output at ``blocks.{l}.attn.hook_z`` over a reference set of prompts (on a
+    generic-path model: the input of each layer's attention output projection, the same site).
 
     The mean is taken over ALL non-pad token positions of all prompts (not only the last position),
     in float32. ``model`` is a :class:`headspex.LoadedModel`.
@@ -32,21 +33,24 @@ def compute_head_means(model: Any, prompts: Sequence[str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    bridge = model.bridge
     n_layers, n_heads, d_head = model.n_layers, model.n_heads, model.d_head
     total = torch.zeros(n_layers, n_heads, d_head, dtype=torch.float64)
     count = 0
     current: dict[str, torch.Tensor] = {}
 
-    def grab(z: torch.Tensor, hook: Any) -> torch.Tensor:
+    def add(z: torch.Tensor, layer: int) -> torch.Tensor:  # z [batch, pos, n_heads, d_head]
         keep = current["mask"][:, :, None, None].double()
-        total[hook.layer()] += (z.double() * keep).sum(dim=(0, 1)).cpu()  # summed in float64, not model dtype
+        total[layer] += (z.double() * keep).sum(dim=(0, 1)).cpu()  # summed in float64, not model dtype
         return z
 
-    hooks = [(hook_z_name(layer), grab) for layer in range(n_layers)]
+    generic = getattr(model, "generic", None)  # a generic-path model: its output projections' inputs
     for start in range(0, len(prompts), batch_size):
         ids, mask = tokenize_left_padded(model.tokenizer, prompts[start:start + batch_size], model.device)
         current["mask"] = mask
-        bridge.run_with_hooks(ids, fwd_hooks=hooks, attention_mask=mask)
+        if generic is not None:
+            generic.last_logits(ids, mask, head_fn=add)
+        else:
+            hooks = [(hook_z_name(layer), lambda z, hook: add(z, hook.layer())) for layer in range(n_layers)]
+            model.bridge.run_with_hooks(ids, fwd_hooks=hooks, attention_mask=mask)
         count += int(mask.sum())
     return (total / count).float()

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${HEADSPEX_VENV:-.venv}
-EXTRAS=${HEADSPEX_EXTRAS:-dev,ray}
+EXTRAS=${HEADSPEX_EXTRAS:-dev,ray,gemma}
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 stamp="$VENV/.headspex-setup"

@@ -7,8 +7,11 @@ Two backends compute the same thing:
   once per question and only the later layers run per mask; the last layer runs on the last position
   only; only the answer tokens' logits are computed. When the prompts share leading tokens (few-shot
   exemplars, a chat template), those run once per mask (:mod:`headspex.engine.prefix_cache`).
-* ``"bridge"`` (any model): the TransformerLens bridge with :class:`hooks.HeadAblation` hooks, full
-  forward, full logits.
+* ``"generic"`` (any other Hugging Face causal LM): the model's own forward with the heads edited at the
+  input of its attention output projection (:mod:`headspex.engine.generic_forward`); full depth, the
+  last position's logits only.
+* ``"bridge"`` (any model TransformerLens supports): the TransformerLens bridge with
+  :class:`hooks.HeadAblation` hooks, full forward, full logits. A reference for tests.
 
 Both pack (mask, question) pairs into one batch (mask-major) and back off on out-of-memory.
 """
@@ -23,11 +26,12 @@ import torch
 from hooks import HeadAblation, tokenize_left_padded
 
 from headspex.engine import fast_forward as ff
+from headspex.engine.generic_prefix import GenericPrefixCache, supports_prefix_cache
 from headspex.engine.prefix_cache import PrefixCache, left_pad, plan_prefix_length
 from headspex.engine.questions import QuestionChunk, group_by_length
 from headspex.players import Player
 
-BACKENDS = ("auto", "fast", "bridge")
+BACKENDS = ("auto", "fast", "generic", "bridge")
 
 
 class MaskEvaluator:
@@ -41,8 +45,8 @@ class MaskEvaluator:
         max_batch_tokens: tokens per forward pass (masks x questions x positions); None picks one
             from free memory. Halved automatically on out-of-memory.
         prefix_cache: when the prompts share leading tokens (few-shot exemplars, a chat template), run
-            them once per mask and only each question's own tokens per (mask, question) (fast backend,
-            :mod:`headspex.engine.prefix_cache`). None (default): when it saves enough; True: always
+            them once per mask and only each question's own tokens per (mask, question) (fast backend:
+            :mod:`headspex.engine.prefix_cache`; generic backend: :mod:`headspex.engine.generic_prefix`). None (default): when it saves enough; True: always
             (an error if the prompts share no token); False: never.
     """
 
@@ -50,12 +54,8 @@ class MaskEvaluator:
                  players: Sequence[Player], ablation: str = "zero", means: torch.Tensor | None = None,
                  backend: str = "auto", max_batch_tokens: int | None = None,
                  prefix_cache: bool | None = None) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
-        if backend == "fast" and model.weights is None:
-            raise ValueError(f"the fast backend supports Llama-family models only; {model.architecture} needs backend='bridge'")
         self.model = model
-        self.backend = "fast" if backend == "auto" and model.weights is not None else ("bridge" if backend == "auto" else backend)
+        self.backend = resolve_backend(model, backend)
         self.players = list(players)
         self.ablation = ablation
         self.means = means
@@ -153,9 +153,13 @@ class MaskEvaluator:
     def _plan_prefix(self, ids: list[list[int]], choice_ids: torch.Tensor, answers: torch.Tensor,
                      mode: bool | None) -> PrefixCache | None:
         """The prefix cache over the questions' own tokens, or None when it is off or does not pay."""
-        if self.backend != "fast":
+        longest = max(len(x) for x in ids) + 1  # + 1: a suffix's left padding
+        generic = self.backend == "generic" and supports_prefix_cache(self.model.hf_model, longest)
+        if self.backend != "fast" and not generic:
             if mode:
-                raise ValueError("prefix_cache=True needs the fast backend (a Llama-family model)")
+                raise ValueError("prefix_cache=True needs the fast backend, or the generic backend on a model whose "
+                                 "forward takes a KV cache and position_ids and whose sliding window (if any) is "
+                                 f"longer than the prompts ({longest} tokens)")
             return None
         n = plan_prefix_length(ids, mode)
         if n == 0:
@@ -167,6 +171,8 @@ class MaskEvaluator:
             sub, am = left_pad([own[i] for i in idx], 0 if pad is None else pad, self.model.device)
             sel = torch.tensor(idx)
             chunks.append(QuestionChunk(sel, sub, am, choice_ids[sel].to(self.model.device), answers[sel]))
+        if generic:
+            return GenericPrefixCache(self.model, torch.tensor(ids[0][:n]), chunks)
         return PrefixCache(self.model, torch.tensor(ids[0][:n]), chunks, self.start_layer)
 
     def _cached_logits(self, masks: torch.Tensor) -> list[tuple[QuestionChunk, torch.Tensor]]:
@@ -191,6 +197,10 @@ class MaskEvaluator:
         if self.backend == "fast":
             return self._fast_logits(chunk, ablation, m)
         ids, am = chunk.input_ids.repeat(m, 1), chunk.attention_mask.repeat(m, 1)
+        if self.backend == "generic":
+            logits = self.model.generic.answer_logits(ids, am, chunk.choice_ids.repeat(m, 1), head_fn=ablation.apply,
+                                                      layers=ablation.ablated_layers())
+            return logits.view(m, n_q, -1)
         logits = self.model.bridge.run_with_hooks(ids, fwd_hooks=ablation.fwd_hooks(), attention_mask=am)
         last = logits[:, -1].view(m, n_q, -1).float()
         return torch.gather(last, 2, chunk.choice_ids[None].expand(m, -1, -1))
@@ -205,12 +215,31 @@ class MaskEvaluator:
         return ff.answer_logits(w, h[:, -1], chunk.choice_ids)
 
 
+def resolve_backend(model: Any, backend: str) -> str:
+    """The backend that runs ``model``'s masks: ``backend``, or for "auto" the model's own forward path."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    path = getattr(model, "forward_path", "fast" if model.weights is not None else "none")
+    if backend == "auto":
+        return path if path in ("fast", "generic") else "bridge"
+    if backend == "fast" and model.weights is None:
+        raise ValueError(f"the fast backend supports Llama-family models only; {model.architecture} runs on "
+                         "backend='generic' (or 'bridge')")
+    if backend == "generic" and getattr(model, "generic", None) is None:
+        raise ValueError(f"backend='generic' needs a model loaded on the generic path; {model.architecture} "
+                         f"is on the {path} path")
+    return backend
+
+
 def auto_batch_tokens(model: Any, max_len: int) -> int:
     """Tokens per forward pass that fit comfortably in free memory (activations of one layer at a time)."""
     d_model = model.n_heads * model.d_head
     d_ff = int(getattr(model.hf_model.config, "intermediate_size", 4 * d_model))
     elem = torch.finfo(model.dtype).bits // 8
     per_token = (8 * d_model + 3 * d_ff + 2 * model.n_heads * max_len) * max(elem, 4)
+    generic = getattr(model, "generic", None)
+    if generic is not None and not generic.keeps_last_only:  # full logits at every position
+        per_token += int(getattr(model.hf_model.config, "vocab_size", 0)) * max(elem, 4)
     if model.device.type == "cuda":
         free = torch.cuda.mem_get_info(model.device)[0]
     else:

@@ -70,13 +70,14 @@ def first_order(model: Any, task: Any, players: Sequence[Player], *, split: str 
     """Gate gradients of every player on ``split`` (one forward and backward pass per question).
 
     Args:
-        model: a :class:`headspex.LoadedModel` of a Llama-family architecture (fast backend); use float32
-            for gradients.
+        model: a :class:`headspex.LoadedModel` on the fast or the generic path (the gates sit at the same
+            site on both); use float32 for gradients.
         players: (layer, head) pairs; their gates are read. keep: [n_players] 0/1, heads with 0 ablated.
         means: [n_layers, n_heads, d_head] for ``ablation="mean"``.
     """
-    if model.weights is None:
-        raise ValueError(f"gradient methods need the fast backend (Llama-family models); {model.architecture} has none")
+    if model.weights is None and getattr(model, "generic", None) is None:
+        raise ValueError(f"gradient methods need a model on the fast or generic path; {model.architecture} is on "
+                         f"the {getattr(model, 'forward_path', 'none')} path")
     if ablation not in ("zero", "mean"):
         raise ValueError(f"ablation must be 'zero' or 'mean'; got {ablation!r}")
     if ablation == "mean" and means is None:
@@ -125,7 +126,6 @@ def gated_logprob(model: Any, prompts: list[str], choice_ids: torch.Tensor, answ
     gates: [n_q, n_layers, n_heads] (1 = intact, 0 = ablated); a = 0, or ``means`` [n_layers, n_heads, d_head].
     Differentiable in ``gates``.
     """
-    w = model.weights
     ids, am = tokenize_left_padded(model.tokenizer, prompts, model.device)
     mean = None if means is None else means.to(model.device, model.dtype)
 
@@ -133,7 +133,11 @@ def gated_logprob(model: Any, prompts: list[str], choice_ids: torch.Tensor, answ
         g = gates[:, layer][:, None, :, None]
         return g * z if mean is None else mean[layer] + g * (z - mean[layer])
 
-    prep = ff.prepare(w, am, model.dtype)
-    h = ff.run_layers(w, ff.embed(w, ids), prep, 0, w.n_layers, head_fn=gate, last_only_final=True)
-    logits = ff.answer_logits(w, h[:, -1], choice_ids.to(model.device))[0]  # [n_q, n_choices]
+    w = model.weights
+    if w is None:  # the generic path: the model's own forward, gates at its output projections' inputs
+        logits = model.generic.answer_logits(ids, am, choice_ids.to(model.device), head_fn=gate)
+    else:
+        prep = ff.prepare(w, am, model.dtype)
+        h = ff.run_layers(w, ff.embed(w, ids), prep, 0, w.n_layers, head_fn=gate, last_only_final=True)
+        logits = ff.answer_logits(w, h[:, -1], choice_ids.to(model.device))[0]  # [n_q, n_choices]
     return torch.log_softmax(logits, -1).gather(-1, answers.to(model.device)[:, None]).squeeze(-1)

@@ -42,7 +42,8 @@ class MaskGame:
         ablation: "zero", or "mean" (head means over all non-pad tokens of ``reference_split``).
         store: a directory; values are written there as produced, and a rerun resumes from it. The
             game holds the store's lock until :meth:`close`.
-        backend: "auto" (fast on Llama-family models), "fast" or "bridge" (TransformerLens hooks).
+        backend: "auto" (the model's forward path: fast on Llama-family models, generic on any other),
+            "fast", "generic" or "bridge" (TransformerLens hooks).
         executor: None/"local" (this process), "ray", or an :class:`~headspex.engine.executors.Executor`.
         means: head means [n_layers, n_heads, d_head] to use for mean ablation (default: computed, or
             read from the store).
@@ -90,7 +91,7 @@ class MaskGame:
 
     @property
     def backend(self) -> str:
-        """The backend that runs the masks: "fast" or "bridge" (resolved from "auto")."""
+        """The backend that runs the masks: "fast", "generic" or "bridge" (resolved from "auto")."""
         return self._job.evaluator().backend
 
     @property

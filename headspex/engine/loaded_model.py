@@ -34,6 +34,11 @@ class LoadedModel:
         n_layers, n_heads, d_head: query-head geometry (on grouped-query models only query heads).
         weights: references (not copies) to the raw parameters taken before bridging, used by the
             fast backend; ``None`` for architectures it does not support.
+        forward_path: which forward pass masks run through by default: ``"fast"`` (Llama family: the
+            plain-PyTorch forward of :mod:`headspex.engine.fast_forward`), ``"generic"`` (any other
+            Hugging Face causal LM: :mod:`headspex.engine.generic_forward`) or ``"none"`` (a pruned
+            checkpoint, which cannot be ablated further).
+        generic: the :class:`~headspex.engine.generic_forward.GenericForward` of a generic-path model.
         spec: what ``load_model`` was given (remote workers reload the model from it); ``None`` for a
             model wrapped in memory. source, load_seconds: where the weights came from and how long
             loading took.
@@ -50,6 +55,8 @@ class LoadedModel:
     device: torch.device
     architecture: str
     weights: Any = None
+    forward_path: str = "fast"
+    generic: Any = None
     spec: str | None = None
     source: str | None = None
     load_seconds: float | None = None
@@ -66,7 +73,7 @@ class LoadedModel:
 
     def __repr__(self) -> str:
         return (
-            f"LoadedModel({self.name!r}, {self.architecture}, {self.n_layers} layers x {self.n_heads} query heads"
+            f"LoadedModel({self.name!r}, {self.architecture} ({self.forward_path} path), {self.n_layers} layers x {self.n_heads} query heads"
             f" (kv {self.n_kv_heads}), d_head={self.d_head}, dtype={str(self.dtype).replace('torch.', '')},"
             f" device={self.device})"
         )

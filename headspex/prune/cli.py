@@ -31,7 +31,8 @@ def build_parser(prog: str = "python -m headspex.prune", layers: str = "initial,
 
 def _model_args(g: Any) -> None:
     g.add_argument("--model", default="smollm2",
-                   help="model alias (see headspex.list_models()), Hugging Face id, local directory or .gguf file")
+                   help="model alias (smollm2, gemma3-270m, ...: headspex.list_models()), Hugging Face id, local "
+                        "directory or .gguf file; any Hugging Face causal LM")
     g.add_argument("--task", default="ioi",
                    help="task name (ioi, induction, facts, capitals, mmlu, mmlu:<subject>, ...) or a .jsonl file "
                         "of your own questions")

@@ -11,7 +11,11 @@ PROMPTS = ["The capital of France is", "The capital of Italy is Rome .", "Answer
 
 
 def _run(model, ids, am, **kw):
+    """Full logits: through the HF model itself on the generic path (where ablate_heads hooks), else the bridge."""
     with torch.no_grad():
+        if getattr(model, "generic", None) is not None:
+            pos = (am.long().cumsum(-1) - 1).clamp(min=0)
+            return model.hf_model(input_ids=ids, attention_mask=am, position_ids=pos, **kw).logits
         return model.bridge(ids, attention_mask=am, **kw)
 
 
@@ -61,7 +65,8 @@ def test_zeroing_one_head_equals_manual_hook(tiny_model):
         manual = tiny_model.bridge.run_with_hooks(ids, attention_mask=am, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", by_hand)])
     with ablate_heads(tiny_model, keep):
         ours = _run(tiny_model, ids, am)
-    torch.testing.assert_close(ours, manual, atol=1e-6, rtol=1e-6)
+    real = am.bool()  # padding positions mean nothing (and differ between the bridge and plain HF)
+    torch.testing.assert_close(ours[real], manual[real], atol=1e-6, rtol=1e-6)
     assert (ours - _run(tiny_model, ids, am)).abs().max() > 1e-4
 
 

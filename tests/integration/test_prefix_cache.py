@@ -74,9 +74,10 @@ def test_automatic_choice(tiny_llama):
 
 
 def test_bridge_backend_refuses_the_cache(tiny_llama, tiny_gpt2):
+    players = players_of([1], tiny_gpt2.n_heads)
     with pytest.raises(ValueError, match="fast backend"):
-        evaluator(tiny_gpt2, few_shot_task(), players_of([1], tiny_gpt2.n_heads), True)
-    assert evaluator(tiny_gpt2, few_shot_task(), players_of([1], tiny_gpt2.n_heads), None).prefix is None
+        evaluator(tiny_gpt2, few_shot_task(), players, True, backend="bridge")
+    assert evaluator(tiny_gpt2, few_shot_task(), players, None, backend="bridge").prefix is None
     with pytest.raises(ValueError, match="True, False or None"):
         plan_prefix_length([[1, 2], [1, 3]], "yes")
 
@@ -119,3 +120,44 @@ def test_split_forward_is_differentiable_like_run_layers(tiny_llama):
         return grad
 
     torch.testing.assert_close(run(True), run(False), rtol=1e-4, atol=1e-5)
+
+
+def _tiny_gemma(window: int):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from headspex.engine.models import wrap_hf_model
+    from tests.conftest import word_tokenizer
+
+    torch.manual_seed(0)
+    cfg = Gemma3TextConfig(vocab_size=512, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                           num_attention_heads=4, num_key_value_heads=1, head_dim=16, sliding_window=window,
+                           layer_types=["sliding_attention", "full_attention", "sliding_attention"], pad_token_id=1)
+    return wrap_hf_model(Gemma3ForCausalLM(cfg), word_tokenizer(), name="tiny-gemma")
+
+
+@pytest.mark.parametrize("family", ["gemma", "gpt2"])
+@pytest.mark.parametrize("ablation", ["zero", "mean"])
+def test_generic_path_prefix_cache_equals_plain(family, ablation, tiny_gpt2):
+    from headspex.engine.generic_prefix import GenericPrefixCache
+
+    model = _tiny_gemma(window=64) if family == "gemma" else tiny_gpt2
+    assert model.forward_path == "generic"
+    task = few_shot_task()
+    players = players_of([0, 1, 2], model.n_heads)
+    masks = sample_masks(6, len(players), seed=3)
+    means = compute_head_means(model, [q.prompt for q in task.split("train")]) if ablation == "mean" else None
+    cached = evaluator(model, task, players, None, ablation=ablation, means=means)
+    plain = evaluator(model, task, players, False, ablation=ablation, means=means)
+    assert isinstance(cached.prefix, GenericPrefixCache) and cached.prefix.n_prefix >= MIN_PREFIX_TOKENS
+    np.testing.assert_allclose(cached.choice_logits(masks), plain.choice_logits(masks), rtol=0, atol=1e-5)
+    for name, values in cached.scores(masks).items():
+        np.testing.assert_allclose(values, plain.scores(masks)[name], rtol=0, atol=1e-5)
+
+
+def test_generic_prefix_cache_refused_when_the_window_is_shorter_than_the_prompts():
+    model = _tiny_gemma(window=4)  # the padding between prefix and suffix would count against the window
+    task = few_shot_task()
+    players = players_of([1], model.n_heads)
+    assert evaluator(model, task, players, None).prefix is None  # auto: the plain generic path
+    with pytest.raises(ValueError, match="sliding window"):
+        evaluator(model, task, players, True)

@@ -13,6 +13,7 @@ import tasks
 from headspex.engine import evaluate_masks, load_model, sample_masks
 from headspex.engine import random_models as rm
 
+from tests.conftest import word_tokenizer
 from tests.helpers import players_of
 
 needs_tokenizer = pytest.mark.skipif(
@@ -115,3 +116,80 @@ def test_run_study_and_run_curves_refuse_random_weights_before_any_work(random_s
         run_study(random_smollm2, task, StudyConfig(ranges=((29,),)), test_model=random_smollm2, log=lambda _: None)
     with pytest.raises(ValueError, match="random weights exist for timing"):
         run_curves(random_smollm2, task, CurveConfig(layers=(29,)), test_model=random_smollm2, log=lambda _: None)
+
+
+def test_gemma3_qwen2_mistral_published_values():
+    gemma = rm.random_config("gemma3-270m")
+    assert type(gemma).__name__ == "Gemma3TextConfig" and gemma.architectures == ["Gemma3ForCausalLM"]
+    assert (gemma.num_hidden_layers, gemma.num_attention_heads, gemma.num_key_value_heads, gemma.head_dim,
+            gemma.hidden_size, gemma.intermediate_size, gemma.vocab_size) == (18, 4, 1, 256, 640, 2048, 262144)
+    assert gemma.layer_types == (["sliding_attention"] * 5 + ["full_attention"]) * 3
+    assert (gemma.sliding_window, gemma.query_pre_attn_scalar, gemma.max_position_embeddings) == (512, 256, 32768)
+    assert gemma.rope_parameters["sliding_attention"]["rope_theta"] == 10000.0
+    assert gemma.rope_parameters["full_attention"]["rope_theta"] == 1e6
+    assert gemma.hidden_activation == "gelu_pytorch_tanh" and gemma.rms_norm_eps == 1e-6 and gemma.tie_word_embeddings
+    qwen = rm.random_config("qwen2.5-0.5b")
+    assert type(qwen).__name__ == "Qwen2Config"
+    assert (qwen.num_hidden_layers, qwen.num_attention_heads, qwen.num_key_value_heads, qwen.hidden_size,
+            qwen.intermediate_size, qwen.vocab_size) == (24, 14, 2, 896, 4864, 151936)
+    assert qwen.rope_parameters["rope_theta"] == 1e6 and qwen.tie_word_embeddings and qwen.rms_norm_eps == 1e-6
+    assert qwen.sliding_window is None and rm.on_fast_path(qwen)  # use_sliding_window is false: the fast path
+    mistral = rm.random_config("mistral-7b")
+    assert type(mistral).__name__ == "MistralConfig"
+    assert (mistral.num_hidden_layers, mistral.num_attention_heads, mistral.num_key_value_heads, mistral.hidden_size,
+            mistral.intermediate_size, mistral.vocab_size, mistral.head_dim) == (32, 32, 8, 4096, 14336, 32000, 128)
+    assert mistral.sliding_window == 4096 and mistral.rope_parameters["rope_theta"] == 10000.0
+    assert not mistral.tie_word_embeddings and mistral.rms_norm_eps == 1e-5
+    assert not rm.on_fast_path(mistral) and not rm.on_fast_path(gemma)
+    # no fused q/k/v copy off the fast path: Mistral 7B's 7.24e9 parameters in bfloat16 plus 1 GiB of headroom
+    assert 14 * 2**30 < rm.required_bytes(mistral, torch.bfloat16) < 15 * 2**30
+    assert rm.required_bytes(mistral, torch.bfloat16) < rm.required_bytes(mistral, torch.bfloat16, fused_qkv=True)
+
+
+def test_truncation_cuts_per_layer_lists():
+    cut = rm.random_config("gemma3-270m@7")
+    assert cut.num_hidden_layers == 7
+    assert cut.layer_types == ["sliding_attention"] * 5 + ["full_attention", "sliding_attention"]
+    assert rm.CONFIGS["gemma3-270m"]["layer_types"] == (["sliding_attention"] * 5 + ["full_attention"]) * 3  # untouched
+    assert rm.random_config("qwen2.5-0.5b@2").layer_types == ["full_attention"] * 2
+    with pytest.raises(ValueError, match="1..18"):
+        rm.parse_name("gemma3-270m@19")
+
+
+def test_init_puts_biases_and_gemma_norms_at_identity():
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, Qwen2Config, Qwen2ForCausalLM
+
+    small = dict(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, head_dim=8)
+    gemma = Gemma3ForCausalLM(Gemma3TextConfig(**small, sliding_window=4))
+    qwen = Qwen2ForCausalLM(Qwen2Config(**small))
+    for model in (gemma, qwen):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(7.0)
+        rm.init_weights_(model)
+    layer = gemma.model.layers[0]
+    for norm in (gemma.model.norm, layer.input_layernorm, layer.post_attention_layernorm,
+                 layer.pre_feedforward_layernorm, layer.post_feedforward_layernorm, layer.self_attn.q_norm,
+                 layer.self_attn.k_norm):
+        assert torch.all(norm.weight == 0), norm  # Gemma's RMSNorm scales by 1 + weight
+    attn = qwen.model.layers[0].self_attn
+    assert all(torch.all(p.bias == 0) for p in (attn.q_proj, attn.k_proj, attn.v_proj))
+    assert torch.all(qwen.model.norm.weight == 1) and torch.all(qwen.model.layers[0].input_layernorm.weight == 1)
+    assert 0.015 < float(attn.q_proj.weight.detach().std()) < 0.025
+
+
+@needs_tokenizer
+def test_tokenizer_cut_to_a_smaller_vocabulary():
+    full, cut = rm.smollm2_tokenizer(), rm.smollm2_tokenizer(max_vocab=32000)
+    assert len(full) == 49152 and len(cut) == 32000
+    assert (cut.pad_token_id, cut.eos_token) == (full.pad_token_id, full.eos_token)
+    text = "The capital of France is Paris. Kubernetes, spectroscopy and mitochondrial biogenesis!"
+    a, b = full(text)["input_ids"], cut(text)["input_ids"]
+    assert max(a) >= 32000 > max(b) and len(b) > len(a)
+    assert cut.decode(b) == text  # the same text, in shorter pieces
+    common = "The capital of France is"
+    assert cut(common)["input_ids"] == full(common)["input_ids"]  # common words keep their ids
+    assert len(rm.smollm2_tokenizer(max_vocab=262144)) == 49152  # a larger vocabulary: left as it is
+    with pytest.raises(ValueError, match="cannot cut this tokenizer to 10 ids"):
+        rm.truncate_bpe(word_tokenizer(), 10)

