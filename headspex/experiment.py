@@ -82,7 +82,7 @@ class ExperimentConfig:
 class ExperimentResult:
     """One experiment, one seed. levels: sampling level -> k. random: k -> {metric: [n_random]} test scores of
     random k-head masks. runs: method -> MethodRun. train: (k, method) -> {metric: value}. test: (k, method) ->
-    {metric: [n_test]} float32 per-question test scores."""
+    {metric: [n_test]} float32 per-question test scores; validation: the same on the validation game, if any."""
 
     players: list
     levels: dict[float, int]
@@ -90,6 +90,7 @@ class ExperimentResult:
     runs: dict[str, MethodRun] = field(default_factory=dict)
     train: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
     test: dict[tuple[int, str], dict[str, np.ndarray]] = field(default_factory=dict)
+    validation: dict[tuple[int, str], dict[str, np.ndarray]] = field(default_factory=dict)
     context: SelectionContext | None = field(default=None, repr=False)
 
 
@@ -101,6 +102,7 @@ class Games:
     train: Any
     test: Any
     test_fast: Any
+    validation: Any = None  # optional: a game on held-out training-split questions, for choosing rules
 
 
 def random_baseline(test_fast: Any, ks: list[int], n_random: int, seed: int) -> dict[int, dict[str, np.ndarray]]:
@@ -168,6 +170,10 @@ def _score(result: ExperimentResult, games: Games, ks: list[int], metric: str) -
         result.train[(k, m)] = {name: float(v[i]) for name, v in train.items()}
         result.test[(k, m)] = {name: test[name][i] for name in TEST_METRICS}
         result.runs[m].train_values[k] = result.train[(k, m)][metric]
+    if games.validation is not None:
+        val = games.validation.per_question(masks)
+        for i, key in enumerate(keys):
+            result.validation[key] = {name: val[name][i] for name in TEST_METRICS}
 
 
 class MethodCache:

@@ -108,6 +108,10 @@ def _protocol_args(g: Any, layers: str) -> None:
                    help="sample-efficiency curves instead of one budget: every method at each budget, e.g. 1n,2n,4n,8n "
                         "(multiples of a range's heads) or 100,200,400; writes sweep_*.csv and sweep.png (ranges; "
                         "default: off)")
+    g.add_argument("--validation", type=int, default=0, metavar="N",
+                   help="with --budget-sweep: also score every selection on N training-split questions the proxy "
+                        "never saw (a validation split), and choose the ProxySPEX rule on them, not on the test "
+                        "split (writes sweep_choice.csv; default: 0, off)")
     g.add_argument("--iterative-fraction", type=float, default=study["iterative_fraction"].default,
                    help="share of the kept heads removed per round by the iterative methods")
 
@@ -183,4 +187,7 @@ def _run_locked(args: argparse.Namespace) -> int:
     task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
     if args.budget_sweep and not whole:
         return runs.run_sweep(args, model, task, ranges, t0)
+    if args.validation:
+        raise InputError("--validation N scores selections on a validation split within --budget-sweep over layer "
+                         "ranges; add --budget-sweep (e.g. 1n,2n,4n)")
     return (runs.run_whole if whole else runs.run_ranges)(args, model, task, ranges, t0)

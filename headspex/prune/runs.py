@@ -8,6 +8,7 @@ reports, and export one method's kept set when ``--export`` asks for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -139,6 +140,7 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
     settings = _checked_settings(config, model, task, out, budget_sweep=args.budget_sweep)
     test_model, tables = test_model_for(model, args.test_dtype), []
     fixed = int(task.info.get("seed") or 0)
+    val_task = validation_task(args, model, task) if args.validation else None
     for seed in range(args.seed, args.seed + args.seeds):
         config = replace(config, seed=seed)
         write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
@@ -146,21 +148,46 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
             label = format_layer_range(layers)
             setup = RangeSetup(model, test_model, task, config, tuple(layers), out / f"layers-{label}",
                                not args.no_progress, print, None, args.repair)
-            with setup.game("train", model) as train, setup.game("test", test_model) as test, \
-                    setup.game("test", model) as test_fast:
+            with contextlib.ExitStack() as stack:
+                train, test, test_fast = (stack.enter_context(setup.game(split, m)) for split, m in
+                                          (("train", model), ("test", test_model), ("test", model)))
+                val = None if val_task is None else stack.enter_context(
+                    setup.game("test", test_model, task=val_task, name="validation"))
                 keep_k = {keep: int(round(keep * train.n_players)) for keep in config.keep}
-                tables.append(sweep.sweep_range(Games(train, test, test_fast), keep_k, config, budgets[label],
+                tables.append(sweep.sweep_range(Games(train, test, test_fast, val), keep_k, config, budgets[label],
                                                 label=label, baseline_seed=fixed, grad_model=test_model, task=task,
                                                 log=print))
     scores = pd.concat(tables, ignore_index=True)
     summary = sweep.sweep_summary(scores)
-    for name, table in (("scores", scores), ("summary", summary), ("crossover", sweep.crossover(summary))):
-        atomic_write_text(out / f"sweep_{name}.csv", table.to_csv(index=False))
+    choice = sweep.choose_rule(scores)
+    for name, table in (("scores", scores), ("summary", summary), ("crossover", sweep.crossover(summary)),
+                        ("choice", choice)):
+        if len(table):
+            atomic_write_text(out / f"sweep_{name}.csv", table.to_csv(index=False))
     sweep.plot_sweep(summary, scores, out / "sweep.png")
     write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
     print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
     print(sweep.crossover(summary).to_markdown(index=False))
+    if len(choice):
+        print("\nchosen on the validation split (never the test split):\n" + choice.to_markdown(index=False, floatfmt=".3f"))
     return 0
+
+
+def validation_task(args: argparse.Namespace, model: Any, task: Any) -> Any:
+    """A task whose test split is ``--validation`` training-split questions after the ``--n-train`` the proxy
+    trains on (splits are nested in the seeded order), and whose train split is the study's (head means)."""
+    import tasks
+
+    from headspex.prune.cli import load_task
+
+    n_train = len(task.train)
+    wider = load_task(argparse.Namespace(**{**vars(args), "n_train": n_train + args.validation}), model.tokenizer,
+                      max_tokens=getattr(model, "context_length", None))
+    held_out = tuple(wider.train[n_train:])
+    if [q.id for q in wider.train[:n_train]] != [q.id for q in task.train] or len(held_out) < args.validation:
+        raise InputError(f"--validation {args.validation}: the task {task.name!r} has only {len(held_out)} training-"
+                         f"split questions beyond the {n_train} used for training; ask for fewer")
+    return tasks.Task(f"{task.name}:validation", tuple(task.train), held_out, dict(task.info))
 
 
 def _print_trust(results: list) -> None:

@@ -115,11 +115,12 @@ class RangeSetup:
     executor: Any
     repair: bool = False
 
-    def game(self, split: str, model: Any) -> MaskGame:
-        """A game on ``split`` with ``model``, stored under ``<range>/<split>-<dtype>``."""
+    def game(self, split: str, model: Any, *, task: Any = None, name: str | None = None) -> MaskGame:
+        """A game on ``split`` of ``task`` (default: the study's) with ``model``, stored under
+        ``<range>/<name or split>-<dtype>``."""
         dtype = str(model.dtype).replace("torch.", "")
-        where = None if self.store is None else self.store / f"{split}-{dtype}"
-        game = MaskGame(model, self.task, layer_players(self.layers, model.n_heads), split=split,
+        where = None if self.store is None else self.store / f"{name or split}-{dtype}"
+        game = MaskGame(model, task or self.task, layer_players(self.layers, model.n_heads), split=split,
                         metric=self.config.metric, ablation=self.config.ablation, store=where,
                         executor=self.executor, progress=self.progress, repair=self.repair)
         if game.n_stored:

@@ -5,7 +5,9 @@ candidates, the verify rule's checks), one experiment runs every method with ``b
 are one seeded stream per seed, so a smaller budget's masks are a prefix of a larger one's and the value
 store evaluates each mask once across the sweep. Per (range, budget, level) the tables give each method's
 test accuracy and paired bootstrap 95% intervals against LASSO and Best-of-N at the same budget, and the
-smallest budget at which a rule is significantly better than each baseline.
+smallest budget at which a rule is significantly better than each baseline. With a validation game, every
+selection is also scored on training-split questions the proxy never saw, and :func:`choose_rule` picks the
+ProxySPEX rule on those, never on the test split.
 """
 
 from __future__ import annotations
@@ -50,10 +52,12 @@ def sweep_range(games: Games, keep_k: dict[float, int], config: Any, budgets: Se
         n_q = exp.context.n_questions
         for keep, k in keep_k.items():
             for method, run in exp.runs.items():
-                test = exp.test[(k, method)]
+                test, val = exp.test[(k, method)], exp.validation.get((k, method))
+                means = {f"val_{m}": float(np.mean(val[m])) if val is not None else np.nan for m in ("accuracy", "logprob")}
                 rows += [dict(layers=label, budget=budget, keep=keep, k=k, method=method, seed=config.seed,
                               evaluations=run.evaluations(n_q), question=q, accuracy=float(test["accuracy"][q]),
-                              logprob=float(test["logprob"][q]), train_value=exp.train[(k, method)][config.metric])
+                              logprob=float(test["logprob"][q]), train_value=exp.train[(k, method)][config.metric],
+                              **means)
                          for q in range(len(test["accuracy"]))]
         log(f"layers {label}, budget {budget}: " + "; ".join(
             f"{m} {np.mean([exp.test[(k, m)]['accuracy'].mean() for k in keep_k.values()]):.3f}" for m in exp.runs))
@@ -78,6 +82,22 @@ def sweep_summary(scores: pd.DataFrame, *, n_boot: int = 2000) -> pd.DataFrame:
                                 f"minus_{base}_high": iv.high})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def choose_rule(scores: pd.DataFrame, prefix: str = "proxyspex") -> pd.DataFrame:
+    """Every method's mean validation accuracy and log-prob over all (range, budget, level, seed) cells, with
+    its test accuracy beside it for reference; ``chosen`` marks the ``prefix*`` rule with the best validation
+    accuracy (ties: log-prob). The choice never reads the test split. Empty without validation scores."""
+    if "val_accuracy" not in scores or scores["val_accuracy"].isna().all():
+        return pd.DataFrame()
+    cells = scores.drop_duplicates(["layers", "budget", "keep", "method", "seed"])
+    table = cells.groupby("method", as_index=False).agg(
+        val_accuracy=("val_accuracy", "mean"), val_logprob=("val_logprob", "mean"), cells=("val_accuracy", "size"))
+    test = scores.groupby("method")["accuracy"].mean()
+    table["test_accuracy"] = table["method"].map(test)
+    rules = table[table["method"].str.startswith(prefix)].sort_values(["val_accuracy", "val_logprob"], ascending=False)
+    table["chosen"] = table["method"] == (rules["method"].iloc[0] if len(rules) else None)
+    return table.sort_values("val_accuracy", ascending=False, ignore_index=True)
 
 
 def crossover(summary: pd.DataFrame) -> pd.DataFrame:
