@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from headspex.engine.prefix_cache import SharedPrefix
+
 if TYPE_CHECKING:
     from hooks import HeadAblation
 
@@ -55,7 +57,7 @@ def sliding_window(config: Any) -> int | None:
     return window
 
 
-class GenericPrefixCache:
+class GenericPrefixCache(SharedPrefix):
     """The shared prefix of a split and its questions' suffix chunks, on a generic-path model.
 
     Args:
@@ -69,14 +71,6 @@ class GenericPrefixCache:
         self.prefix_ids = prefix_ids.to(model.device)
         self.chunks = chunks
         self._cache_arg = cache_argument(model.hf_model)
-
-    @property
-    def n_prefix(self) -> int:
-        return int(self.prefix_ids.numel())
-
-    @property
-    def tokens_per_mask(self) -> int:
-        return self.n_prefix + sum(c.n_tokens for c in self.chunks)
 
     def masks_per_pass(self, max_batch_tokens: int) -> int:
         """Masks per step: each suffix chunk pass (m x n_q x (P + s) attended tokens) fits the budget."""

@@ -80,7 +80,22 @@ def left_pad(seqs: Sequence[Sequence[int]], pad_id: int, device: torch.device) -
     return ids.to(device), am.to(device)
 
 
-class PrefixCache:
+class SharedPrefix:
+    """What both prefix caches share: the prefix tokens [P] (``prefix_ids``) and the suffix ``chunks``."""
+
+    prefix_ids: torch.Tensor
+    chunks: list
+
+    @property
+    def n_prefix(self) -> int:
+        return int(self.prefix_ids.numel())
+
+    @property
+    def tokens_per_mask(self) -> int:
+        return self.n_prefix + sum(c.n_tokens for c in self.chunks)
+
+
+class PrefixCache(SharedPrefix):
     """The shared prefix of a split and its questions' suffix chunks, with the mask-independent caches.
 
     Args:
@@ -98,14 +113,6 @@ class PrefixCache:
         self.start_layer = start_layer
         self._prep = prepare_prefix(self.w, len(prefix_ids), model.dtype, model.device)
         self._clean: torch.Tensor | None = None  # prefix residual entering start_layer, [1, P, d_model]
-
-    @property
-    def n_prefix(self) -> int:
-        return int(self.prefix_ids.numel())
-
-    @property
-    def tokens_per_mask(self) -> int:
-        return self.n_prefix + sum(c.n_tokens for c in self.chunks)
 
     def masks_per_pass(self, max_batch_tokens: int) -> int:
         """Masks per step: the prefix pass (m x P tokens) and each suffix chunk pass fit the budget."""

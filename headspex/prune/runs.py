@@ -178,11 +178,10 @@ def validation_task(args: argparse.Namespace, model: Any, task: Any) -> Any:
     trains on (splits are nested in the seeded order), and whose train split is the study's (head means)."""
     import tasks
 
-    from headspex.prune.cli import load_task
-
     n_train = len(task.train)
-    wider = load_task(argparse.Namespace(**{**vars(args), "n_train": n_train + args.validation}), model.tokenizer,
-                      max_tokens=getattr(model, "context_length", None))
+    wider = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=n_train + args.validation,
+                       n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars,
+                       max_tokens=getattr(model, "context_length", None))
     held_out = tuple(wider.train[n_train:])
     if [q.id for q in wider.train[:n_train]] != [q.id for q in task.train] or len(held_out) < args.validation:
         raise InputError(f"--validation {args.validation}: the task {task.name!r} has only {len(held_out)} training-"
