@@ -2,7 +2,8 @@
 
 Two backends compute the same thing:
 
-* ``"fast"`` (Llama-family models): the plain-PyTorch forward of :mod:`headspex.engine.fast_forward`. The
+* ``"fast"`` (Llama family and Gemma 3): the plain-PyTorch forward of :mod:`headspex.engine.fast_forward`
+  (:mod:`headspex.engine.gemma_fast` for Gemma 3). The
   residual stream entering the first analysed layer does not depend on the mask, so it is computed
   once per question and only the later layers run per mask; the last layer runs on the last position
   only; only the answer tokens' logits are computed. When the prompts share leading tokens (few-shot
@@ -25,7 +26,7 @@ import torch
 
 from hooks import HeadAblation, tokenize_left_padded
 
-from headspex.engine import fast_forward as ff
+from headspex.engine.fast_paths import fast_module, is_llama_weights
 from headspex.engine.generic_prefix import GenericPrefixCache, supports_prefix_cache
 from headspex.engine.prefix_cache import PrefixCache, left_pad, plan_prefix_length
 from headspex.engine.questions import QuestionChunk, group_by_length
@@ -154,8 +155,10 @@ class MaskEvaluator:
                      mode: bool | None) -> PrefixCache | None:
         """The prefix cache over the questions' own tokens, or None when it is off or does not pay."""
         longest = max(len(x) for x in ids) + 1  # + 1: a suffix's left padding
-        generic = self.backend == "generic" and supports_prefix_cache(self.model.hf_model, longest)
-        if self.backend != "fast" and not generic:
+        llama = self.backend == "fast" and is_llama_weights(self.model.weights)
+        generic = (not llama and self.backend != "bridge" and getattr(self.model, "generic", None) is not None
+                   and supports_prefix_cache(self.model.hf_model, longest))  # Gemma's fast path too: HF's KV cache
+        if not llama and not generic:
             if mode:
                 raise ValueError("prefix_cache=True needs the fast backend, or the generic backend on a model whose "
                                  "forward takes a KV cache and position_ids and whose sliding window (if any) is "
@@ -207,12 +210,13 @@ class MaskEvaluator:
 
     def _fast_logits(self, chunk: QuestionChunk, ablation: HeadAblation, m: int) -> torch.Tensor:
         w, start = self.model.weights, self.start_layer
+        fwd = fast_module(w)  # fast_forward (Llama family) or gemma_fast (Gemma 3): one interface
         if chunk.prefix is None:
-            chunk.prep = ff.prepare(w, chunk.attention_mask, self.model.dtype)
-            chunk.prefix = ff.run_layers(w, ff.embed(w, chunk.input_ids), chunk.prep, 0, start)
+            chunk.prep = fwd.prepare(w, chunk.attention_mask, self.model.dtype)
+            chunk.prefix = fwd.run_layers(w, fwd.embed(w, chunk.input_ids), chunk.prep, 0, start)
         h = chunk.prefix.repeat(m, 1, 1)
-        h = ff.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
-        return ff.answer_logits(w, h[:, -1], chunk.choice_ids)
+        h = fwd.run_layers(w, h, chunk.prep.repeat(m), start, w.n_layers, head_fn=ablation.apply, last_only_final=True)
+        return fwd.answer_logits(w, h[:, -1], chunk.choice_ids)
 
 
 def resolve_backend(model: Any, backend: str) -> str:
@@ -223,7 +227,7 @@ def resolve_backend(model: Any, backend: str) -> str:
     if backend == "auto":
         return path if path in ("fast", "generic") else "bridge"
     if backend == "fast" and model.weights is None:
-        raise ValueError(f"the fast backend supports Llama-family models only; {model.architecture} runs on "
+        raise ValueError(f"the fast backend supports Llama-family models and Gemma 3 only; {model.architecture} runs on "
                          "backend='generic' (or 'bridge')")
     if backend == "generic" and getattr(model, "generic", None) is None:
         raise ValueError(f"backend='generic' needs a model loaded on the generic path; {model.architecture} "

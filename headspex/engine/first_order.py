@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from headspex.engine import fast_forward as ff
+from headspex.engine.fast_paths import fast_module
 from hooks import tokenize_left_padded
 
 Player = tuple[int, int]
@@ -137,7 +137,8 @@ def gated_logprob(model: Any, prompts: list[str], choice_ids: torch.Tensor, answ
     if w is None:  # the generic path: the model's own forward, gates at its output projections' inputs
         logits = model.generic.answer_logits(ids, am, choice_ids.to(model.device), head_fn=gate)
     else:
-        prep = ff.prepare(w, am, model.dtype)
-        h = ff.run_layers(w, ff.embed(w, ids), prep, 0, w.n_layers, head_fn=gate, last_only_final=True)
-        logits = ff.answer_logits(w, h[:, -1], choice_ids.to(model.device))[0]  # [n_q, n_choices]
+        fwd = fast_module(w)
+        prep = fwd.prepare(w, am, model.dtype)
+        h = fwd.run_layers(w, fwd.embed(w, ids), prep, 0, w.n_layers, head_fn=gate, last_only_final=True)
+        logits = fwd.answer_logits(w, h[:, -1], choice_ids.to(model.device))[0]  # [n_q, n_choices]
     return torch.log_softmax(logits, -1).gather(-1, answers.to(model.device)[:, None]).squeeze(-1)

@@ -128,11 +128,12 @@ def _load_weights(spec: str, dt: torch.dtype) -> tuple[Any, Any, str]:
 def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> LoadedModel:
     """Wrap an in-memory Hugging Face causal LM (e.g. a tiny random one built from a config).
 
-    Llama-family models get the fast path (and a TransformerLens bridge around the model itself); any
-    other architecture gets the generic path, with a bridge booted on a copy only if it is ever used.
+    Llama-family models get the fast path (and a TransformerLens bridge around the model itself); Gemma 3
+    gets its own fast path (:mod:`headspex.engine.gemma_fast`) and keeps the generic one; any other
+    architecture gets the generic path. Those two boot a bridge on a copy only if it is ever used.
     An architecture whose attention output projection cannot be found raises UnsupportedModelError.
     """
-    from headspex.engine.fast_forward import extract_weights
+    from headspex.engine.fast_paths import extract_fast_weights, is_llama_weights
 
     dev = torch.device(device)
     dt = dtype or next(hf_model.parameters()).dtype
@@ -146,14 +147,14 @@ def wrap_hf_model(hf_model: Any, tokenizer: Any, *, name: str = "custom", device
             tokenizer.pad_token = tokenizer.eos_token
     if str(getattr(cfg, "model_type", "")).startswith("headspex_pruned"):  # headspex.export_pruned: per-layer head counts
         return wrap_pruned(hf_model, tokenizer, name=name, device=dev, dtype=dt)  # no bridge: ablation is refused
-    weights = extract_weights(hf_model)  # before the bridge wraps the modules
+    weights = extract_fast_weights(hf_model)  # before a bridge could wrap the modules
     common = dict(name=name, hf_model=hf_model, tokenizer=tokenizer, dtype=dt, device=dev,
                   architecture=cfg.architectures[0], weights=weights)
-    if weights is None:  # the generic path: the model stays as Hugging Face wrote it
+    if not is_llama_weights(weights):  # Gemma 3 (fast) or any other causal LM (generic): the model stays plain HF
         generic = GenericForward(hf_model)
         bridge = LazyBridge(hf_model, tokenizer, name=name, device=dev, dtype=dt)
         return LoadedModel(**common, bridge=bridge, n_layers=generic.n_layers, n_heads=generic.n_heads,
-                           d_head=generic.d_head, forward_path="generic", generic=generic)
+                           d_head=generic.d_head, forward_path="generic" if weights is None else "fast", generic=generic)
     bridge = boot_bridge(hf_model, tokenizer, name=name, device=dev, dtype=dt)
     return LoadedModel(**common, bridge=bridge, n_layers=int(bridge.cfg.n_layers), n_heads=int(bridge.cfg.n_heads),
                        d_head=int(bridge.cfg.d_head), forward_path="fast")

@@ -7,7 +7,7 @@ exactly what the original model computes with the removed heads ablated at the i
 (TransformerLens ``blocks.{l}.attn.hook_z``): zero ablation drops their contribution, mean ablation
 adds it as a constant bias ``sum_h W_o[:, h] @ means[l, h]``. The model classes are
 :mod:`headspex.engine.pruned_modeling` (Llama family; :mod:`headspex.export.llama_weights` reads the fast-path
-weights ``model.weights``) and :mod:`headspex.engine.pruned_gemma` (Gemma 3, a generic-path model;
+weights ``model.weights``) and :mod:`headspex.engine.pruned_gemma` (Gemma 3;
 :mod:`headspex.export.gemma_weights` reads its Hugging Face modules).
 """
 
@@ -135,10 +135,10 @@ def _source_of(model: Any) -> Any:
     """
     if not isinstance(model, LoadedModel):
         raise InputError(f"model must be a headspex.LoadedModel (headspex.load_model(...)); got {type(model).__name__}")
+    if is_gemma3_text(model.hf_model):  # before the Llama check: Gemma 3 has fast-path weights of its own
+        return gemma_source(model)
     if model.weights is not None:
         return llama_source(model)
-    if is_gemma3_text(model.hf_model):
-        return gemma_source(model)
     if model.forward_path == "none":
         raise InputError(f"{model.name!r} is a pruned checkpoint: export_pruned cannot prune it again; export "
                          "from the original model with a keep mask that removes all the heads to go")

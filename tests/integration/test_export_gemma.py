@@ -229,7 +229,7 @@ def test_export_leaves_the_source_untouched_and_overwrites_only_with_overwrite(s
     snapshot = {k: v.clone() for k, v in model.hf_model.state_dict().items()}
     export_pruned(model, keep_of(2, "kv-dropped"), tmp_path / "ck")
     assert all(torch.equal(snapshot[k], v) for k, v in model.hf_model.state_dict().items())
-    assert model.forward_path == "generic" and model.weights is None
+    assert model.forward_path == "fast" and model.generic is not None
     with pytest.raises(FileExistsError, match="overwrite"):  # the same safety rules as the Llama path
         export_pruned(model, keep_of(2, "kv-dropped"), tmp_path / "ck")
     assert export_pruned(model, np.ones((N_LAYERS, N_HEADS)), tmp_path / "ck", overwrite=True).n_heads_after == 12

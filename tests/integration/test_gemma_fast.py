@@ -1,8 +1,9 @@
 """gemma_fast: the plain-PyTorch Gemma 3 forward equals Hugging Face's (the generic path), heads masked or not.
 
 Tiny random Gemma 3 text models: 3 layers (sliding, full, sliding) with a window of 4 tokens, shorter than
-the longer prompts so it matters; 4 query heads over 1 or 2 KV heads; query_pre_attn_scalar != head_dim;
-random norm weights (Gemma's norms scale by 1 + w, so zeros would hide a missing 1 +).
+the longer prompts so it matters (and one model with a window longer than every prompt, where the sliding
+layers share the full mask); 4 query heads over 1 or 2 KV heads; query_pre_attn_scalar != head_dim; random
+norm weights (Gemma's norms scale by 1 + w, so zeros would hide a missing 1 +); final logit soft-capping on one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+import numpy as np
 import torch
 
 from headspex.engine import gemma_fast as gf
@@ -21,13 +23,13 @@ PROMPTS = ["Paris", "The capital of France is Paris . Answer : A , which ?", "wh
 N_LAYERS, N_HEADS, D_HEAD = 3, 4, 16
 
 
-def tiny_gemma(n_kv_heads: int, softcap: float | None = None, seed: int = 0):
+def tiny_gemma(n_kv_heads: int, softcap: float | None = None, window: int = 4, seed: int = 0):
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     torch.manual_seed(seed)
     cfg = Gemma3TextConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=N_LAYERS,
                            num_attention_heads=N_HEADS, num_key_value_heads=n_kv_heads, head_dim=D_HEAD,
-                           query_pre_attn_scalar=24, sliding_window=4, max_position_embeddings=256, pad_token_id=1,
+                           query_pre_attn_scalar=24, sliding_window=window, max_position_embeddings=256, pad_token_id=1,
                            layer_types=["sliding_attention", "full_attention", "sliding_attention"],
                            final_logit_softcapping=softcap)
     hf = Gemma3ForCausalLM(cfg).eval()
@@ -38,7 +40,8 @@ def tiny_gemma(n_kv_heads: int, softcap: float | None = None, seed: int = 0):
     return hf
 
 
-@pytest.fixture(scope="module", params=[(1, None), (2, 30.0)], ids=["kv1", "kv2-softcap"])
+@pytest.fixture(scope="module", params=[(1, None, 4), (2, 30.0, 4), (1, None, 64)],
+                ids=["kv1", "kv2-softcap", "kv1-window-longer-than-prompts"])
 def gemma(request):
     """(hf model, generic-path LoadedModel wrapping a copy of it)."""
     hf = tiny_gemma(*request.param)
@@ -49,9 +52,25 @@ def test_extract_gemma_weights_refuses_other_architectures():
     assert gf.extract_gemma_weights(tiny_llama_hf()) is None
 
 
-def test_wrapped_model_is_on_the_generic_path(gemma):
+def test_wrapped_model_takes_the_gemma_fast_path_and_keeps_the_generic_one(gemma):
     _, model = gemma
-    assert model.forward_path == "generic" and model.weights is None
+    assert model.forward_path == "fast" and isinstance(model.weights, gf.GemmaWeights)
+    assert model.generic is not None and not model.bridge.booted  # the HF modules stay unwrapped
+
+
+def test_the_engine_on_both_backends_agrees(gemma):
+    from headspex.engine import evaluate_masks, sample_masks
+    from tests.helpers import players_of, tiny_task
+
+    _, model = gemma
+    task, players = tiny_task(), players_of([1, 2], model.n_heads)
+    masks = sample_masks(5, len(players), seed=4)
+    for ablation in ("zero", "mean"):
+        kw = dict(players=players, ablation=ablation, metric="margin", progress=False)
+        fast = evaluate_masks(model, task, masks, **kw)
+        generic = evaluate_masks(model, task, masks, backend="generic", **kw)
+        np.testing.assert_allclose(fast, generic, rtol=0, atol=1e-5)
+        assert np.ptp(fast) > 0
 
 
 def test_hidden_states_of_real_positions_equal_hugging_face(gemma):
@@ -106,6 +125,8 @@ def test_masked_answer_logits_equal_generic_path(gemma, mode, start):
 def test_sliding_window_matters_in_this_setup(gemma):
     """Without the window on sliding layers the longest prompt's logits differ: the test above checks it."""
     hf, model = gemma
+    if hf.config.sliding_window > 4:
+        pytest.skip("the window is longer than the prompts here")
     w = gf.extract_gemma_weights(hf)
     ids, am = tokenize_left_padded(model.tokenizer, PROMPTS)
     choice = torch.arange(8)[None].expand(len(PROMPTS), -1)

@@ -26,6 +26,7 @@ import tasks
 from headspex.engine import MaskGame, load_model, sample_masks, wrap_hf_model
 from headspex.engine.fast_forward import extract_weights
 from headspex.engine.first_order import first_order, gated_logprob
+from headspex.engine.fast_paths import extract_fast_weights, is_llama_weights
 from headspex.engine.generic_forward import GenericForward, UnsupportedModelError
 from hooks import ablate_heads, compute_head_means
 
@@ -40,7 +41,7 @@ VOCAB, N_LAYERS, N_HEADS, D_HEAD = 512, 3, 4, 16
 WINDOW = 4  # sliding window of the tiny Gemma and Mistral: shorter than most prompts below
 ATOL = 1e-5
 FAMILIES = ("llama", "gemma3", "qwen2", "mistral", "gpt2")  # GPT-2: learned absolute positions, Conv1D c_proj
-EXPECTED_PATH = {"llama": "fast", "gemma3": "generic", "qwen2": "fast", "mistral": "generic", "gpt2": "generic"}
+EXPECTED_PATH = {"llama": "fast", "gemma3": "fast", "qwen2": "fast", "mistral": "generic", "gpt2": "generic"}
 
 
 def tiny_config(family: str, **overrides):
@@ -213,11 +214,11 @@ MAX_DIFF: dict[str, float] = {}  # per family, printed with -s
 def test_each_family_takes_its_path(family_models, family):
     ref, model = family_models[family]
     assert model.forward_path == EXPECTED_PATH[family]
-    assert (model.forward_path == "fast") == (extract_weights(ref) is not None)
-    assert (model.generic is not None) == (model.forward_path == "generic")
+    assert (model.forward_path == "fast") == (extract_fast_weights(ref) is not None)
+    assert (model.generic is not None) == (not is_llama_weights(model.weights))  # Gemma keeps both paths
     n_kv = {"gemma3": 1, "gpt2": N_HEADS}.get(family, 2)
     assert (model.n_layers, model.n_heads, model.d_head, model.n_kv_heads) == (N_LAYERS, N_HEADS, D_HEAD, n_kv)
-    if model.forward_path == "generic":
+    if model.generic is not None:
         assert not model.bridge.booted  # nothing wrapped the model's modules
         assert all(a is b for a, b in zip(model.generic.projections, output_projections(model.hf_model)))
 
@@ -396,7 +397,7 @@ def _check_random(spec, arch, geometry, path):
 
 @needs_tokenizer
 def test_random_gemma3_and_qwen2_load():
-    gemma = _check_random("random:gemma3-270m@2", "Gemma3ForCausalLM", (2, 4, 1, 256), "generic")
+    gemma = _check_random("random:gemma3-270m@2", "Gemma3ForCausalLM", (2, 4, 1, 256), "fast")
     assert gemma.hf_model.config.layer_types == ["sliding_attention"] * 2
     assert gemma.hf_model.config.sliding_window == 512
     del gemma
