@@ -34,12 +34,16 @@ _NAMED = {"sha256": "the parameters' content hash differs", "tokenizer": "the to
 _HASHES: dict[tuple[str, int, int], str] = {}  # (resolved path, size, mtime_ns) -> sha256, this process
 
 
+GEMMA_ALIAS = "gemma3-270m"  # headspex.engine.models.ALIASES
+
+
 def weights_fingerprint(model: Any) -> dict:
     """What the model's numbers come from, as a JSON-able dict that changes when the weights change.
 
     * loaded from files (``model.spec`` set): ``{"kind": "files", "files": {name: {"size", "mtime_ns",
       "sha256"}}}`` over the checkpoint's weight, config and tokenizer files (``sha256`` for files up to
-      :data:`HASH_LIMIT`; the embedded SmolLM2's GGUF is always hashed; a hub snapshot's blobs are named by
+      :data:`HASH_LIMIT`; the embedded SmolLM2's GGUF is always hashed; ``gemma3-270m`` records its packaged
+      GGUF's sha256 and its converted checkpoint's files; a hub snapshot's blobs are named by
       their sha256, so nothing is read). A hub model also records its repo and revision.
     * ``random:NAME``: the spec and the seeded initialisation (the weights follow from them).
     * wrapped in memory (``model.spec`` None): ``{"kind": "parameters", "sha256", "sampled", "tokenizer"}``,
@@ -55,6 +59,8 @@ def weights_fingerprint(model: Any) -> dict:
         from headspex.engine import random_models as rm
 
         return {"kind": "random", "spec": spec, "init": {"seed": rm.INIT_SEED, "std": rm.INIT_STD}}
+    if source == "embedded" and spec.lower() == GEMMA_ALIAS:
+        return _gemma_fingerprint()
     if source == "embedded":
         from headspex.engine.sources.embedded import SMOLLM2_GGUF
 
@@ -194,6 +200,18 @@ def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
                 digest.update(block)
         _HASHES[key] = digest.hexdigest()
     return _HASHES[key]
+
+
+def _gemma_fingerprint() -> dict:
+    """Gemma 3 270M: the packaged GGUF's sha256 (checked when it was assembled) and the converted checkpoint's
+    files (size and modification time: a rebuilt cache counts as other weights)."""
+    import importlib
+
+    from headspex.engine.sources.gemma import GEMMA_PACKAGE, gemma_checkpoint
+
+    package = importlib.import_module(GEMMA_PACKAGE)
+    return {"kind": "files", "gguf_sha256": package.EXPECTED_SHA256,
+            "files": _files_fingerprint(_model_files(gemma_checkpoint()))}
 
 
 def _embedded_gguf() -> Path | None:

@@ -98,3 +98,12 @@ def test_mask_game_equals_independent_hf(gemma, reference, ablation, backend):
     expected = _reference_values(reference, gemma.tokenizer, task, masks, players, "test", means)
     np.testing.assert_allclose(engine, expected, rtol=0, atol=1e-5)
     assert np.ptp(engine) > 1e-3  # the masks matter
+
+
+def test_its_weights_fingerprint_is_its_own(gemma):
+    """A store made on Gemma records Gemma's weights (the packaged GGUF's sha256 and the converted files)."""
+    from headspex.engine.fingerprint import weights_fingerprint
+
+    fp = weights_fingerprint(gemma)
+    assert fp["gguf_sha256"] == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+    assert "model.safetensors" in fp["files"] and not any("SmolLM2" in name for name in fp["files"])
