@@ -157,19 +157,13 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
                 tables.append(sweep.sweep_range(Games(train, test, test_fast, val), keep_k, config, budgets[label],
                                                 label=label, baseline_seed=fixed, grad_model=test_model, task=task,
                                                 log=print))
-    scores = pd.concat(tables, ignore_index=True)
-    summary = sweep.sweep_summary(scores)
-    choice = sweep.choose_rule(scores)
-    for name, table in (("scores", scores), ("summary", summary), ("crossover", sweep.crossover(summary)),
-                        ("choice", choice)):
-        if len(table):
-            atomic_write_text(out / f"sweep_{name}.csv", table.to_csv(index=False))
-    sweep.plot_sweep(summary, scores, out / "sweep.png")
+    written = sweep.write_tables(pd.concat(tables, ignore_index=True), out)
     write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
     print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
-    print(sweep.crossover(summary).to_markdown(index=False))
-    if len(choice):
-        print("\nchosen on the validation split (never the test split):\n" + choice.to_markdown(index=False, floatfmt=".3f"))
+    print(written["overview"].to_markdown(index=False, floatfmt=".3f"))
+    if len(written["choice"]):
+        print("\nchosen on the validation split (never the test split):\n"
+              + written["choice"].to_markdown(index=False, floatfmt=".3f"))
     return 0
 
 

@@ -84,6 +84,35 @@ def sweep_summary(scores: pd.DataFrame, *, n_boot: int = 2000) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sweep_overview(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per (layers, budget, method): mean test accuracy over the keep levels, and in how many levels the method is
+    significantly better / worse than LASSO and than Best-of-N at that budget ("better/worse/levels")."""
+    rows = []
+    for (layers, budget, method), part in summary.groupby(["layers", "budget", "method"]):
+        row = dict(layers=layers, budget=budget, method=method, accuracy=part["accuracy"].mean(),
+                   evaluations=part["evaluations"].mean())
+        for base in BASELINES:
+            low, high = f"minus_{base}_low", f"minus_{base}_high"
+            if low in part and part[low].notna().any():
+                row[f"vs_{base}"] = f"{int((part[low] > 0).sum())}/{int((part[high] < 0).sum())}/{len(part)}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_tables(scores: pd.DataFrame, out: Path) -> dict[str, pd.DataFrame]:
+    """Every table and the picture of a sweep from its per-question scores (``sweep_scores.csv``) into ``out``."""
+    from headspex._io import atomic_write_text
+
+    summary = sweep_summary(scores)
+    tables = {"scores": scores, "summary": summary, "crossover": crossover(summary),
+              "overview": sweep_overview(summary), "choice": choose_rule(scores)}
+    for name, table in tables.items():
+        if len(table):
+            atomic_write_text(Path(out) / f"sweep_{name}.csv", table.to_csv(index=False))
+    plot_sweep(summary, scores, Path(out) / "sweep.png")
+    return tables
+
+
 def choose_rule(scores: pd.DataFrame, prefix: str = "proxyspex") -> pd.DataFrame:
     """Every method's mean validation accuracy and log-prob over all (range, budget, level, seed) cells, with
     its test accuracy beside it for reference; ``chosen`` marks the ``prefix*`` rule with the best validation

@@ -37,7 +37,7 @@ def test_every_method_at_every_budget_with_validation_scores(swept):
     assert set(scores["method"]) == set(METHODS.split(","))
     assert set(scores["seed"]) == {0, 1} and scores["question"].nunique() == 4
     assert scores["val_accuracy"].between(0, 1).all() and scores["val_logprob"].le(0).all()
-    for name in ("summary", "crossover", "choice"):
+    for name in ("summary", "crossover", "overview", "choice"):
         assert (out / f"sweep_{name}.csv").is_file()
     assert (out / "sweep.png").stat().st_size > 1000
     validation = out / "layers-1-2" / "validation-float32"
