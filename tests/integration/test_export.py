@@ -4,7 +4,6 @@ headspex and through plain transformers (custom code), and deletes exactly the r
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

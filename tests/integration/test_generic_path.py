@@ -24,7 +24,6 @@ from torch import nn
 
 import tasks
 from headspex.engine import MaskGame, load_model, sample_masks, wrap_hf_model
-from headspex.engine.fast_forward import extract_weights
 from headspex.engine.first_order import first_order, gated_logprob
 from headspex.engine.fast_paths import extract_fast_weights, is_llama_weights
 from headspex.engine.generic_forward import GenericForward, UnsupportedModelError
