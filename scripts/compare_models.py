@@ -35,7 +35,7 @@ def ceiling(study: Path, task: str) -> str:
     """The pilot's largest test-accuracy loss of random masks per range ('layers: loss')."""
     pilot = pd.read_csv(study / task / "pilot.csv")
     col = next(c for c in pilot.columns if "drop" in c or "loss" in c)
-    worst = pilot.groupby("layers")[col].max()
+    worst = pilot.groupby("layers", sort=False)[col].max()
     return ", ".join(f"{layers}: {loss:+.2f}" for layers, loss in worst.items())
 
 
@@ -58,14 +58,16 @@ def main() -> None:
              f"`python scripts/compare_models.py` at commit `{commit}`, "
              f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, from the stored tables of "
              "`results/smollm2-study` and `results/gemma-study` (same protocol: 160 mixture masks per range, 32 "
-             "training and 100 test questions, 3 seeds, zero ablation, log-prob training value).", ""]
+             "training and 100 test questions, 3 seeds, zero ablation, log-prob training value). Within-layer "
+             "pairs are 8.2% of all pairs in a SmolLM2 range (11 layers x 9 heads) and 13.0% in a Gemma range "
+             "(6 layers x 4 heads): an energy share above that is an excess of within-layer interaction.", ""]
     for task in tasks:
         lines += [f"## {task}", "", "| model | unpruned test accuracy | ProxySPEX vs LASSO | vs Best-of-N | vs single-head "
                   "| pilot: largest loss of random masks | energy % linear/within/across (raw) |", "|---|---|---|---|---|---|---|"]
         for name, study in STUDIES.items():
             c = counts(study, task).set_index("baseline")["result"]
             clean = json.loads((study / task / "clean.json").read_text())
-            acc = next((v for k, v in clean.items() if "accuracy" in k and isinstance(v, (int, float))), float("nan"))
+            acc = clean["scores"]["test"]["accuracy"]
             lines.append(f"| {name} | {acc:.3f} | {c.get('lasso', '')} | {c.get('best-of-n', '')} | "
                          f"{c.get('single-head', '')} | {ceiling(study, task)} | {energy(study, task)} |")
         lines += ["", "Counts are cells (range x keep level) where ProxySPEX is significantly better / worse / within "
