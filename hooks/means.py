@@ -44,13 +44,13 @@ def compute_head_means(model: Any, prompts: Sequence[str], *, batch_size: int = 
         return z
 
     generic = getattr(model, "generic", None)  # a generic-path model: its output projections' inputs
+    hooks = [(hook_z_name(layer), lambda z, hook: add(z, hook.layer())) for layer in range(n_layers)]
     for start in range(0, len(prompts), batch_size):
         ids, mask = tokenize_left_padded(model.tokenizer, prompts[start:start + batch_size], model.device)
         current["mask"] = mask
         if generic is not None:
             generic.last_logits(ids, mask, head_fn=add)
         else:
-            hooks = [(hook_z_name(layer), lambda z, hook: add(z, hook.layer())) for layer in range(n_layers)]
             model.bridge.run_with_hooks(ids, fwd_hooks=hooks, attention_mask=mask)
         count += int(mask.sum())
     return (total / count).float()

@@ -46,9 +46,9 @@ class MaskEvaluator:
         max_batch_tokens: tokens per forward pass (masks x questions x positions); None picks one
             from free memory. Halved automatically on out-of-memory.
         prefix_cache: when the prompts share leading tokens (few-shot exemplars, a chat template), run
-            them once per mask and only each question's own tokens per (mask, question) (fast backend:
-            :mod:`headspex.engine.prefix_cache`; generic backend: :mod:`headspex.engine.generic_prefix`). None (default): when it saves enough; True: always
-            (an error if the prompts share no token); False: never.
+            them once per mask and only each question's own tokens per (mask, question) (Llama fast path:
+            :mod:`headspex.engine.prefix_cache`; Gemma 3 and the generic path: :mod:`headspex.engine.generic_prefix`).
+            None (default): when it saves enough; True: always (an error if the prompts share no token); False: never.
     """
 
     def __init__(self, model: Any, prompts: Sequence[str], choice_ids: torch.Tensor, answers: torch.Tensor, *,
