@@ -22,7 +22,7 @@ import numpy as np
 from headspex._io import atomic_write_text
 from headspex.engine.sampling import sample_k_masks
 from headspex.errors import InputError
-from headspex.selection.context import SAMPLINGS, SelectionContext
+from headspex.selection.context import DEFAULT_RULE, SAMPLINGS, SelectionContext, check_rule
 from headspex.selection.methods import METHODS, check_methods
 from headspex.selection.registry import BASELINE, MethodRun
 from headspex.selection.select import Selection
@@ -38,6 +38,8 @@ class ExperimentConfig:
     ``keep`` is ignored). budget: the proxy's training masks. sampling: "uniform", "matched" or "mixture".
     refine: select on the ridge-refined spectrum. best_of_n: Best-of-N candidates in total (None: the budget).
     n_random: random k-head masks per level (the baseline). metric: the training value f(m).
+    proxyspex_rule: how the method ``proxyspex`` turns the proxy into a selection (:data:`PROXYSPEX_RULES`;
+    default "verify", chosen on validation questions by the budget sweeps in ``results/sweep``).
     """
 
     keep: tuple[float, ...] = (0.5, 0.66, 0.83)
@@ -55,9 +57,11 @@ class ExperimentConfig:
     max_terms: int = 5000
     iterative_fraction: float = 0.1
     test_dtype: str = "float32"
+    proxyspex_rule: str = DEFAULT_RULE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_methods(self.methods))
+        check_rule(self.proxyspex_rule)
         if not self.keep or any(not 0.0 < float(v) <= 1.0 for v in self.keep):
             raise InputError(f"keep must list fractions in (0, 1]; got {self.keep}")
         if self.head_counts is not None and (not self.head_counts or any(int(k) < 1 for k in self.head_counts)):
@@ -75,7 +79,8 @@ class ExperimentConfig:
     def selection_context(self, game: Any, levels: tuple[float, ...], **extra: Any) -> SelectionContext:
         return SelectionContext(game, levels, self.budget, seed=self.seed, sampling=self.sampling, refine=self.refine,
                                 best_of_n=self.best_of_n, milp_time_limit=self.milp_time_limit,
-                                max_terms=self.max_terms, iterative_fraction=self.iterative_fraction, **extra)
+                                max_terms=self.max_terms, iterative_fraction=self.iterative_fraction,
+                                proxyspex_rule=self.proxyspex_rule, **extra)
 
 
 @dataclass
@@ -152,7 +157,7 @@ def _select(method: str, ctx: SelectionContext, ks: list[int], log: Callable[[st
     t0 = time.perf_counter()
     run = METHODS[method](ctx, ks)
     run.seconds = time.perf_counter() - t0
-    fallback = [s for s in run.selections.values() if s.method not in ("milp-optimal",) and method == "proxyspex"]
+    fallback = [s for s in run.selections.values() if "fallback_reason" in s.details]
     for sel in fallback:
         log(f"  {sel.k} heads: proxy optimum by {sel.method} ({sel.details.get('fallback_reason', '')})")
     return run

@@ -63,6 +63,10 @@ def check_settings(out: str | os.PathLike, settings: dict) -> None:
     if stored is None:
         raise StoredDataError(f"{path} was written by an older headspex (no recorded settings), so its stored values "
                               "cannot be checked against this run; choose another --out")
+    if isinstance(stored, dict) and isinstance(stored.get("config"), dict):
+        from headspex.records.format import legacy_config
+
+        stored = {**stored, "config": legacy_config(stored["config"])}
     diff = list(dict.fromkeys(settings_diff(stored, json.loads(json.dumps(settings, default=str)))))
     if diff:
         raise StoredDataError(f"--out {Path(out)} holds a run made with other settings ({'; '.join(diff)}); rerun with "

@@ -122,6 +122,8 @@ def method_key(method: str, config: CurveConfig, players: list, ks: list[int], m
     settings = {k: v for k, v in asdict(config).items() if k not in ("methods", "n_random", "keep", "head_counts")}
     if method in SEEDLESS:
         settings.pop("seed")
+    if method != "proxyspex":
+        settings.pop("proxyspex_rule")  # only "proxyspex" runs the configured rule
     record = {"method": method, "config": settings, "players": [list(p) for p in players], "ks": list(ks),
               "models": models_key}
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -63,6 +63,7 @@ def load_task(args: argparse.Namespace, tokenizer: Any, max_tokens: int | None =
 def _protocol_args(g: Any, layers: str) -> None:
     from headspex.curves.run import CurveConfig
     from headspex.prune.study import StudyConfig
+    from headspex.selection.context import DEFAULT_RULE, PROXYSPEX_RULES
 
     study, curve = StudyConfig.__dataclass_fields__, CurveConfig.__dataclass_fields__
 
@@ -95,6 +96,11 @@ def _protocol_args(g: Any, layers: str) -> None:
                    help="proxy refits for the energy shares' intervals (ranges)")
     g.add_argument("--methods", default=None, help="selection methods to compare (headspex.selection.method_names()) "
                                                    + both("methods"))
+    g.add_argument("--proxyspex-rule", choices=list(PROXYSPEX_RULES), default=DEFAULT_RULE,
+                   help="how the method proxyspex selects: verify (check the proxy's best distinct candidates, LASSO's "
+                        "top k among them, on true training values: chosen on validation questions by the budget "
+                        "sweeps), milp (the proxy's optimum), trust (its optimum near the best training mask) or "
+                        "sequential (active sampling toward the selection); each is also a method, proxyspex-<rule>")
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "

@@ -42,6 +42,7 @@ def config_for(args: argparse.Namespace, whole: bool, *, ranges: Any, seed: int)
     common = dict(budget=given.pop("budget", cls.__dataclass_fields__["budget"].default), sampling=args.sampling,
                   refine=args.refine, best_of_n=args.best_of_n, metric=args.metric, ablation=args.ablation,
                   seed=seed, max_terms=args.max_terms, iterative_fraction=args.iterative_fraction,
+                  proxyspex_rule=args.proxyspex_rule,
                   test_dtype=args.test_dtype, **given)
     if whole:
         return CurveConfig(layers=tuple(ranges[0]), **common)

@@ -84,7 +84,16 @@ def build_config(kind: str, data: dict, where: Path) -> Any:
     if unknown:
         raise StoredDataError(f"{where} has configuration fields this headspex does not know ({', '.join(unknown)}); "
                               "read it with the headspex version that wrote it")
+    data = legacy_config(data)
     return cls(**{k: tuples(v) for k, v in data.items()})
+
+
+def legacy_config(config: dict) -> dict:
+    """A stored configuration with the fields that older runs did not record, at what they then meant: a run
+    without ``proxyspex_rule`` ran the proxy's optimum ("milp") as its method ``proxyspex``."""
+    from headspex.selection.context import LEGACY_RULE
+
+    return config if "proxyspex_rule" in config else {**config, "proxyspex_rule": LEGACY_RULE}
 
 
 def _cell(value: Any, kind: str) -> str:

@@ -11,7 +11,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-NAMES = {"proxyspex": "ProxySPEX", "proxyspex-trust": "ProxySPEX with a trust region",
+NAMES = {"proxyspex": "ProxySPEX", "proxyspex-milp": "ProxySPEX's proxy optimum",
+         "proxyspex-verify": "verified ProxySPEX", "proxyspex-sequential": "sequential ProxySPEX",
+         "proxyspex-trust": "ProxySPEX with a trust region",
          "iterative-proxyspex": "iterative ProxySPEX", "lasso": "LASSO", "best-of-n": "Best-of-N",
          "single-head": "single-head ablation", "gradient": "gradient", "iterative-gradient": "iterative gradient",
          "attribution-patching": "attribution patching", "random": "random masks"}

@@ -17,6 +17,17 @@ from headspex.engine.sampling import sample_masks, sample_mixture
 from headspex.errors import InputError
 
 SAMPLINGS = ("uniform", "matched", "mixture")
+# how the method "proxyspex" selects; each rule is also a method of its own, "proxyspex-<rule>"
+PROXYSPEX_RULES = ("verify", "milp", "trust", "sequential")
+DEFAULT_RULE = "verify"  # chosen on validation questions by the budget sweeps (results/sweep)
+LEGACY_RULE = "milp"  # what "proxyspex" meant in runs recorded before the rule was a setting
+
+
+def check_rule(rule: object) -> str:
+    """``rule`` if it is one of :data:`PROXYSPEX_RULES`, else one InputError naming them."""
+    if rule not in PROXYSPEX_RULES:
+        raise InputError(f"proxyspex_rule must be one of {', '.join(PROXYSPEX_RULES)}; got {rule!r}")
+    return str(rule)
 
 
 def training_masks(sampling: str, budget: int, n_players: int, levels: tuple[float, ...], seed: int) -> np.ndarray:
@@ -42,6 +53,7 @@ class SelectionContext:
     sampling, refine: how the proxy's masks are drawn; select on the ridge-refined spectrum.
     best_of_n: Best-of-N candidates in total over the levels (None: the budget).
     grad_model, task: the float32 model and task the gradient methods differentiate.
+    proxyspex_rule: the rule the method "proxyspex" runs (:data:`PROXYSPEX_RULES`).
     """
 
     game: Any
@@ -54,6 +66,7 @@ class SelectionContext:
     milp_time_limit: float = 20.0
     max_terms: int = 5000
     iterative_fraction: float = 0.1
+    proxyspex_rule: str = DEFAULT_RULE
     grad_model: Any = None
     task: Any = None
     _cache: dict = field(default_factory=dict, repr=False)

@@ -3,7 +3,8 @@
 Costs are model passes per question: a mask evaluated on the training split is one forward pass per
 training question, a gradient one forward and one backward pass.
 
-- ``proxyspex``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
+- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the four below.
+- ``proxyspex-milp``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
   terms, greedy forward/backward + 1-swap beyond, or past the time limit; ``Selection.method`` says which).
 - ``proxyspex-trust``: the proxy's optimum within trust regions (2%, 5%, 10% of the heads) around the best
   training mask of about k heads; the candidate with the best true training value is kept.
@@ -31,7 +32,7 @@ import numpy as np
 
 from headspex.engine.sampling import sample_k_masks
 from headspex.errors import InputError
-from headspex.selection.context import SelectionContext
+from headspex.selection.context import SelectionContext, check_rule
 from headspex.selection import verify
 from headspex.selection.iterative import eliminate, iterative_proxyspex
 from headspex.selection.sequential import sequential
@@ -53,6 +54,12 @@ def _ran(selections: dict) -> str:
 
 @register("proxyspex")
 def _proxyspex(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    run = METHODS[f"proxyspex-{check_rule(ctx.proxyspex_rule)}"](ctx, ks)
+    return replace(run, notes=f"rule {ctx.proxyspex_rule}: {run.notes}")
+
+
+@register("proxyspex-milp")
+def _proxyspex_milp(ctx: SelectionContext, ks: list[int]) -> MethodRun:
     masks, values = ctx.training_set()
     moebius = ctx.moebius()
     sel = {k: select_heads(moebius, k, time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms) for k in ks}

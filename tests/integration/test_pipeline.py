@@ -88,3 +88,28 @@ def test_cli_defaults_are_the_configs_defaults():
     study, curve = config_for(args, False, ranges=[[0]], seed=0), config_for(args, True, ranges=[[0]], seed=0)
     assert study == StudyConfig(ranges=((0,),))
     assert curve == CurveConfig(layers=(0,))
+
+
+@pytest.mark.parametrize("rule", ["verify", "milp"])
+def test_proxyspex_runs_its_configured_rule(tiny_llama, rule):
+    """``proxyspex`` selects exactly what ``proxyspex-<rule>`` selects, at the same cost, under every rule."""
+    both, _, _ = _experiment(tiny_llama, (1, 2), ("proxyspex", f"proxyspex-{rule}"), proxyspex_rule=rule)
+    default, alias = both.runs["proxyspex"], both.runs[f"proxyspex-{rule}"]
+    assert default.notes.startswith(f"rule {rule}:")
+    assert default.forward == alias.forward
+    for k, sel in default.selections.items():
+        assert np.array_equal(sel.mask, alias.selections[k].mask)
+
+
+def test_the_default_rule_is_verify_and_unknown_rules_are_refused():
+    assert ExperimentConfig().proxyspex_rule == "verify"
+    with pytest.raises(ValueError, match="proxyspex_rule must be one of verify, milp, trust, sequential; got 'best'"):
+        ExperimentConfig(proxyspex_rule="best")
+
+
+def test_records_without_a_rule_read_as_the_legacy_milp_rule(tmp_path):
+    from headspex.records.format import build_config
+
+    config = build_config("study", {"ranges": [[1, 2]], "methods": ["proxyspex"]}, tmp_path)
+    assert config.proxyspex_rule == "milp"
+    assert build_config("study", {"ranges": [[1]], "proxyspex_rule": "verify"}, tmp_path).proxyspex_rule == "verify"

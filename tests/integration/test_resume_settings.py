@@ -36,7 +36,8 @@ CHANGES = [(["--dtype", "bfloat16"], "dtype"), (["--test-dtype", "bfloat16"], "t
            (["--milp-time-limit", "3"], "milp_time_limit"), (["--max-terms", "100"], "max_terms"),
            (["--n-random", "5"], "n_random"), (["--methods", "proxyspex,random"], "methods"),
            (["--seed", "1"], "seed"), (["--n-shots", "1"], "n_shots"), (["--n-train", "5"], "n_train"),
-           (["--iterative-fraction", "0.2"], "iterative_fraction"), (["--task", "OTHER"], "prompts")]
+           (["--iterative-fraction", "0.2"], "iterative_fraction"), (["--task", "OTHER"], "prompts"),
+           (["--proxyspex-rule", "milp"], "proxyspex_rule")]
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
@@ -71,7 +72,8 @@ def test_a_curves_saved_method_is_reused_only_under_the_same_settings(tiny_llama
     run_curves(tiny_llama, task, config, out=tmp_path, test_model=tiny_llama, log=lambda _: None)
     for changed, reused in ((dict(), {"proxyspex", "lasso", "single-head"}), (dict(budget=30), set()),
                             (dict(metric="margin"), set()), (dict(max_terms=100), set()),
-                            (dict(seed=1), {"single-head"})):  # seedless: reused
+                            (dict(seed=1), {"single-head"}),  # seedless: reused
+                            (dict(proxyspex_rule="milp"), {"lasso", "single-head"})):  # only proxyspex runs the rule
         logs = []
         run_curves(tiny_llama, task, CurveConfig(**{**config.__dict__, **changed}), out=tmp_path, test_model=tiny_llama,
                    log=logs.append)
@@ -83,3 +85,20 @@ def test_a_resumed_run_says_how_many_values_it_reused(setup, capsys):
     assert prune([*setup["base"], "--task", str(setup["task"]), "--layers", "1-2", "--out", str(setup["ranges"])]) == 0
     out = capsys.readouterr().out
     assert "stored mask values are reused" in out and "train-float32" in out
+
+
+def test_a_run_recorded_before_the_rule_was_a_setting_resumes_only_under_its_legacy_rule(setup, capsys, tmp_path):
+    """An --out whose settings predate ``proxyspex_rule`` ran "proxyspex" as the proxy's optimum: a rerun under
+    the default rule (verify) is refused naming the setting; under ``--proxyspex-rule milp`` it resumes."""
+    import json
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(setup["ranges"], old)
+    config = json.loads((old / "config.json").read_text())
+    del config["settings"]["config"]["proxyspex_rule"]
+    (old / "config.json").write_text(json.dumps(config))
+    run = [*setup["base"], "--task", str(setup["task"]), "--layers", "1-2", "--out", str(old)]
+    assert prune(run) == 2
+    assert "proxyspex_rule" in capsys.readouterr().err
+    assert prune([*run, "--proxyspex-rule", "milp"]) == 0
