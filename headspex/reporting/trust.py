@@ -2,7 +2,7 @@
 
 Checks (each flag says which seed, or "mean over seeds" where it compares means):
 
-* ``extrapolation``: a proxy method's pick (``proxyspex``, ``proxyspex-trust``) has a predicted value
+* ``extrapolation``: a proxy method's pick (``proxyspex`` and the ``proxyspex-<rule>`` methods) has a predicted value
   (``Selection.objective``) above the best training value the proxy was fitted on (the study's
   ``proxy_summary["max_train_value"]``; a curve's ``MethodRun.max_train_value`` or the "best training value"
   its proxyspex run noted). Without that record a study compares with the best true training value measured in
@@ -28,9 +28,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-PROXY_METHODS = ("proxyspex", "proxyspex-trust")  # their objective is the proxy's prediction on its own masks
-TRY = ("Try more training masks (--budget), the trust region (--methods proxyspex-trust: the optimum stays near "
-       "the best training mask), or another --sampling (matched: masks at the keep levels).")
+# their objective is the proxy's prediction on its own masks
+PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-trust")
+TRY = ("Try more training masks (--budget), the verify rule (--proxyspex-rule verify, the default: the proxy's best "
+       "candidates are checked on true values), the trust region (--proxyspex-rule trust: the optimum stays near the "
+       "best training mask), or another --sampling (matched: masks at the keep levels).")
 CHECKS = {  # check: (title, what it means, what to try)
     "extrapolation": ("Proxy optimum outside the observed values",
                       "the proxy predicts more for its pick than any observed training value: the optimum is an "
@@ -39,16 +41,16 @@ CHECKS = {  # check: (title, what it means, what to try)
                 "on unseen masks with exactly k heads the proxy predicts worse than their mean: its ranking of "
                 "k-head sets, where selection happens, is not to be trusted.",
                 "Try more training masks (--budget) and --sampling matched (masks at the keep levels), or the trust "
-                "region (--methods proxyspex-trust); until then prefer the methods that need no proxy here."),
+                "region (--proxyspex-rule trust); until then prefer the methods that need no proxy here."),
     "below_best_random": ("Worse on its own objective than the best random mask of its size",
                           "the pick's true training value is below that of the best random k-head mask Best-of-N "
                           "evaluated at that level: maximising the proxy did worse than random search.", TRY),
     "below_random": ("Test accuracy below the random baseline",
                      "the kept set scores below the mean of random masks of the same size (the random baseline) on "
                      "the test split: the method's choice of heads hurt.",
-                     "For a proxy method, try more training masks (--budget), the trust region (--methods "
-                     "proxyspex-trust) or another --sampling; for the others, check the gap on more test questions "
-                     "(--n-test) before reading it as a real loss."),
+                     "For a proxy method, try more training masks (--budget), the verify rule (the default) or "
+                     "the trust region (--proxyspex-rule), or another --sampling; for the others, check the gap on "
+                     "more test questions (--n-test) before reading it as a real loss."),
 }
 CHECKED = ("Checked: the proxy's predicted value for its pick against the training values it saw, held-out R² at "
            "each keep level, each proxy pick's true training value against the best random mask of its size "

@@ -105,8 +105,9 @@ def _proxyspex_verify(ctx: SelectionContext, ks: list[int]) -> MethodRun:
         sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask)
     picked_lasso = sum(s.details["is_lasso"] for s in sel.values())
     return MethodRun(sel, forward=(n_train + per_level * len(ks)) * ctx.n_questions,
-                     notes=f"proxy on {n_train} masks, {per_level} candidates checked per level; LASSO's top k "
-                           f"won {picked_lasso} of {len(ks)} levels")
+                     notes=f"proxy on {n_train} masks (CV R2 {ctx.proxy(n_train).cv_r2_:.3f}; best training value "
+                           f"{values.max():.3f}), {per_level} candidates checked per level; LASSO's top k won "
+                           f"{picked_lasso} of {len(ks)} levels")
 
 
 @register("proxyspex-sequential")
