@@ -17,7 +17,7 @@ import pandas as pd
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import SeedSummary, accuracy_pivot
 
-METHODS = ["proxyspex", "lasso", "best-of-n", "single-head", "random"]
+METHODS = ["proxyspex", "proxyspex-milp", "lasso", "best-of-n", "single-head", "random"]
 PAPER = {"initial": (80, 8, 12), "middle": (67, 23, 10), "final": (51, 39, 10)}
 
 
@@ -31,7 +31,7 @@ def task_summary(folder: Path) -> tuple[str, pd.DataFrame]:
              accuracy_pivot(summary.accuracy(), METHODS).to_markdown(index=False), "",
              "ProxySPEX minus each baseline, paired bootstrap 95% CI over test questions (cells of range x keep):", "",
              summary.significance_counts(sig).to_markdown(index=False), "",
-             summary.fit().to_markdown(index=False, floatfmt=".2f"), ""]
+             summary.fit().to_markdown(index=False, floatfmt=".2f"), "", *verify_lines(results, summary.accuracy())]
     rows = []
     for (label, kind), g in energy.groupby(["layers", "spectrum"], sort=False):
         row = g.iloc[0]
@@ -40,6 +40,21 @@ def task_summary(folder: Path) -> tuple[str, pd.DataFrame]:
                         for n in ("linear", "within_layer", "across_layer")}})
     lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
     return "\n".join(lines), sig.assign(task=folder.name)
+
+
+def verify_lines(results: list, accuracy: pd.DataFrame) -> list[str]:
+    """How often the verify rule kept LASSO's own top k, and its mean gain over LASSO on the training value it
+    checked against its gain on the test split (empty when no pick was verified)."""
+    picks = [sel for r in results for run in r.ranges for (keep, m), sel in run.selections.items()
+             if m == "proxyspex" and "is_lasso" in sel.details]
+    if not picks:
+        return []
+    wide = accuracy.pivot_table(index=["layers", "keep"], columns="method", values=["train_value", "test_accuracy"])
+    train_gain = (wide["train_value"]["proxyspex"] - wide["train_value"]["lasso"]).mean()
+    test_gain = (wide["test_accuracy"]["proxyspex"] - wide["test_accuracy"]["lasso"]).mean()
+    return [f"Verify rule: LASSO's own top k was kept in {sum(p.details['is_lasso'] for p in picks)} of {len(picks)} "
+            f"picks (seeds x ranges x levels); mean gain over LASSO {train_gain:+.4f} in the training value it was "
+            f"chosen on, {test_gain:+.4f} in test accuracy.", ""]
 
 
 def main(study: Path) -> None:
