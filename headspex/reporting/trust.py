@@ -4,7 +4,7 @@ Checks (each flag says which seed, or "mean over seeds" where it compares means)
 
 * ``extrapolation``: a proxy method's pick (``proxyspex`` and the ``proxyspex-<rule>`` methods) has a predicted value
   (``Selection.objective``) above the best training value the proxy was fitted on (the study's
-  ``proxy_summary["max_train_value"]``; a curve's ``MethodRun.max_train_value`` or the "best training value"
+  ``proxy_summary["max_train_value"]``; not for a pick the verify rule chose on its true value; a curve's ``MethodRun.max_train_value`` or the "best training value"
   its proxyspex run noted). Without that record a study compares with the best true training value measured in
   the run (held-out masks, every method's pick, the unpruned model) and says so; a curve skips the check and
   says so. With a log-prob value, a prediction above 0 (the largest possible log-prob) is always flagged.
@@ -197,8 +197,8 @@ def _check_pick(report: TrustReport, picks: tuple[dict, dict], key: Any, at: tup
         sel = selections.get((key, method))
         if sel is None:
             continue
-        bound = _extrapolated(sel.objective, ref, metric)
-        if bound is not None:
+        bound = None if sel.details.get("verified") else _extrapolated(sel.objective, ref, metric)
+        if bound is not None:  # a verified pick was chosen on its true value, not on the prediction
             name = ref_name if bound == ref else "0, the largest possible log-prob"
             report.flags.append(Flag("extrapolation", where, level, method, seed, float(sel.objective), bound,
                                      f"predicted {sel.objective:+.3f} vs {name} {bound:+.3f}", kept))

@@ -101,6 +101,17 @@ def test_study_checks_flag_each_planted_problem_with_its_seed():
     assert set(table["seed"]) <= {"seed 0", "seed 1", "mean over seeds"}
 
 
+def test_a_verified_pick_is_not_flagged_as_an_extrapolation():
+    """The verify rule keeps the candidate with the best TRUE training value: its prediction is not what chose it."""
+    results = _plant(synthetic_results(), below=False)
+    run = results[0].ranges[0]
+    sel = run.selections[(0.5, "proxyspex")]
+    run.selections[(0.5, "proxyspex")] = Selection(sel.mask, sel.k, "verify:lasso", objective=0.5,
+                                                   details=dict(verified=4, true_train_value=-0.3))
+    flags = {(f.check, f.method, f.seed) for f in study_checks(results).flags if f.where == "layers 1-2"}
+    assert ("extrapolation", "proxyspex", 0) not in flags and ("heldout", "proxy", 0) in flags
+
+
 def test_warning_lines_say_what_it_means_and_what_to_try():
     lines = warning_lines(_plant(synthetic_results()))
     header = next(line for line in lines if line.startswith("WARNING: Proxy optimum outside the observed values"))
