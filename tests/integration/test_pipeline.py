@@ -67,14 +67,19 @@ def test_unknown_methods_are_refused_naming_them():
         ExperimentConfig(methods=("lasso", "magic"))
 
 
-def test_the_proxy_is_fitted_once_per_experiment(tiny_llama, monkeypatch):
+def test_the_proxy_is_fitted_once_per_training_set(tiny_llama, monkeypatch):
+    """Methods on the whole budget share one fit; the verify rule (the default proxyspex) fits once more, on the
+    80% of the budget it keeps for the proxy, shared with proxyspex-verify."""
     from headspex.spectrum import proxy as proxy_module
 
     fits = []
     real = proxy_module.Proxy.fit
-    monkeypatch.setattr(proxy_module.Proxy, "fit", lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
-    _experiment(tiny_llama, (1, 2), ("proxyspex", "proxyspex-trust", "lasso"))
-    assert len(fits) == 1
+    monkeypatch.setattr(proxy_module.Proxy, "fit", lambda self, m, *a, **k: fits.append(len(m)) or real(self, m, *a, **k))
+    _experiment(tiny_llama, (1, 2), ("proxyspex-milp", "proxyspex-trust", "lasso"))
+    assert fits == [24]
+    fits.clear()
+    _experiment(tiny_llama, (1, 2), ("proxyspex", "proxyspex-verify", "proxyspex-milp"))
+    assert sorted(fits) == [20, 24]
 
 
 def test_cli_defaults_are_the_configs_defaults():
