@@ -191,7 +191,7 @@ def _run_locked(args: argparse.Namespace) -> int:
     model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
     task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
-    if args.budget_sweep and not whole:
+    if args.budget_sweep:  # one game (--layers all, or a '+' union) is swept as one range of all its heads
         return runs.run_sweep(args, model, task, ranges, t0)
     if args.validation:
         raise InputError("--validation N scores selections on a validation split within --budget-sweep over layer "

@@ -57,6 +57,17 @@ def test_a_rerun_resumes_and_adding_validation_keeps_the_run(swept, capsys):
     assert "stored mask values are reused" in capsys.readouterr().out
 
 
+def test_the_whole_model_is_swept_as_one_game(swept):
+    """--layers all with --budget-sweep sweeps the budgets over every head (it used to run the curves instead)."""
+    root, args = swept
+    cut = args.index("--validation")
+    whole = ["all" if a == "1-2" else a for a in args[:cut] + args[cut + 2:]]
+    assert main(whole + ["--out", str(root / "whole")]) == 0
+    scores = pd.read_csv(root / "whole" / "sweep_scores.csv")
+    assert sorted(scores["budget"].unique()) == [48, 96]  # 3n and 6n of the model's 16 heads
+    assert set(scores["layers"]) == {"1-4"} and not (root / "whole" / "seed-0").exists()
+
+
 def test_validation_without_a_sweep_is_refused(swept):
     root, args = swept
     plain = [a for a in args if a not in ("--budget-sweep", "3n,6n")]
