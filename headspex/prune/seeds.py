@@ -52,16 +52,17 @@ class SeedSummary:
                              how=", ".join(sorted(set(g["how"])))))
         return pd.DataFrame(rows)
 
-    def significance(self, *, n_boot: int = 2000) -> pd.DataFrame:
-        """Paired bootstrap of ProxySPEX minus each baseline on seed-averaged per-question test scores."""
+    def significance(self, *, reference: str = "proxyspex", n_boot: int = 2000) -> pd.DataFrame:
+        """Paired bootstrap of ``reference`` (ProxySPEX) minus each other method on seed-averaged per-question
+        test scores."""
         rows = []
         first = self.results[0]
         for i, r in enumerate(first.ranges):
             for (keep, method) in r.test:
-                if method == "proxyspex" or (keep, "proxyspex") not in r.test:
+                if method == reference or (keep, reference) not in r.test:
                     continue
                 for metric in ("accuracy", "logprob"):
-                    a = np.mean([res.ranges[i].test[(keep, "proxyspex")][metric] for res in self.results], axis=0)
+                    a = np.mean([res.ranges[i].test[(keep, reference)][metric] for res in self.results], axis=0)
                     b = np.mean([res.ranges[i].test[(keep, method)][metric] for res in self.results], axis=0)
                     iv = paired_bootstrap(a, b, n_boot=n_boot, seed=first.config.seed)
                     rows.append(dict(layers=format_layer_range(r.layers), keep=keep, baseline=method, metric=metric,

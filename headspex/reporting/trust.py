@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 # their objective is the proxy's prediction on its own masks
-PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-trust")
+PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-trust")
 TRY = ("Try more training masks (--budget), the verify rule (--proxyspex-rule verify, the default: the proxy's best "
        "candidates are checked on true values), the trust region (--proxyspex-rule trust: the optimum stays near the "
        "best training mask), or another --sampling (matched: masks at the keep levels).")

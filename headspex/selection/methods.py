@@ -3,7 +3,7 @@
 Costs are model passes per question: a mask evaluated on the training split is one forward pass per
 training question, a gradient one forward and one backward pass.
 
-- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the four below.
+- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the five below.
 - ``proxyspex-milp``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
   terms, greedy forward/backward + 1-swap beyond, or past the time limit; ``Selection.method`` says which).
 - ``proxyspex-trust``: the proxy's optimum within trust regions (2%, 5%, 10% of the heads) around the best
@@ -11,6 +11,9 @@ training question, a gradient one forward and one backward pass.
 - ``proxyspex-verify``: the proxy fitted on 80% of the budget; the rest checks its best distinct candidates
   (local optima from LASSO's top k, the best observed mask, the global optimum) on the true value
   (:mod:`.verify`).
+- ``proxyspex-margin``: verify's candidates checked per training question; LASSO's top k is left only for a
+  candidate whose paired lower bound over LASSO's is above 0 (Bonferroni, 5% family-wise): the guard against
+  the winner's curse.
 - ``proxyspex-sequential``: half the budget on the shared stream, the rest in rounds of masks around LASSO's
   top k and then the refitted proxy's optimum; the best true k-mask evaluated is kept (:mod:`.sequential`).
 - ``iterative-proxyspex``: from one level to the next, masks sampled around the current set, the proxy
@@ -91,23 +94,54 @@ def _proxyspex_trust(ctx: SelectionContext, ks: list[int]) -> MethodRun:
                            f"value; selection by {_ran(sel)}")
 
 
-@register("proxyspex-verify")
-def _proxyspex_verify(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+def _checked_candidates(ctx: SelectionContext, ks: list[int]) -> tuple[dict, int, int]:
+    """Per k, the verify rule's checked candidates and LASSO's top k; the proxy's masks; checks per level.
+    Computed once per context (verify and margin check the same candidates)."""
+    return ctx.cached(f"verify-candidates-{tuple(ks)}", lambda: _find_candidates(ctx, ks))
+
+
+def _find_candidates(ctx: SelectionContext, ks: list[int]) -> tuple[dict, int, int]:
     n_train, per_level = verify.verify_budget(ctx.budget, len(ks))
     masks, values = ctx.training_set(n_train)
     spectrum, moebius, weights = ctx.spectrum(n_train), ctx.moebius(n_train), ctx.lasso_weights(n_train)
-    sel = {}
+    checks = {}
     for k in ks:
         lasso_mask = select_top_k(weights, k, label="lasso").mask
         found = verify.candidates(spectrum, moebius, k, weights, masks, values, seed=ctx.seed,
                                   time_limit=ctx.milp_time_limit, max_terms=ctx.max_terms)
-        check = verify.checked(found, per_level, lasso_mask)
-        sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask)
+        checks[k] = (verify.checked(found, per_level, lasso_mask), lasso_mask)
+    return checks, n_train, per_level
+
+
+def _verify_run(ctx: SelectionContext, ks: list[int], sel: dict, n_train: int, per_level: int, how: str) -> MethodRun:
     picked_lasso = sum(s.details["is_lasso"] for s in sel.values())
     return MethodRun(sel, forward=(n_train + per_level * len(ks)) * ctx.n_questions,
                      notes=f"proxy on {n_train} masks (CV R2 {ctx.proxy(n_train).cv_r2_:.3f}; best training value "
-                           f"{values.max():.3f}), {per_level} candidates checked per level; LASSO's top k won "
-                           f"{picked_lasso} of {len(ks)} levels")
+                           f"{ctx.training_set(n_train)[1].max():.3f}), {per_level} candidates checked per level "
+                           f"{how}; LASSO's top k won {picked_lasso} of {len(ks)} levels")
+
+
+@register("proxyspex-verify")
+def _proxyspex_verify(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    checks, n_train, per_level = _checked_candidates(ctx, ks)
+    sel = {k: verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask)
+           for k, (check, lasso_mask) in checks.items()}
+    return _verify_run(ctx, ks, sel, n_train, per_level, "(best true value kept)")
+
+
+@register("proxyspex-margin")
+def _proxyspex_margin(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    per_question = getattr(ctx.game, "per_question", None)
+    if per_question is None:
+        raise InputError("proxyspex-margin needs a game with per-question values (a MaskGame on a task); "
+                         f"{type(ctx.game).__name__} has no per_question()")
+    metric = getattr(ctx.game, "metric", "logprob")
+    checks, n_train, per_level = _checked_candidates(ctx, ks)
+    sel = {k: verify.choose_by_margin(check, per_question(np.stack([c.mask for c in check]))[metric], lasso_mask)
+           for k, (check, lasso_mask) in checks.items()}
+    return _verify_run(ctx, ks, sel, n_train, per_level,
+                       f"per question (LASSO's top k left only when a paired bound clears it at "
+                       f"{verify.MARGIN_ALPHA:g} family-wise)")
 
 
 @register("proxyspex-sequential")
