@@ -159,7 +159,7 @@ def _select(method: str, ctx: SelectionContext, ks: list[int], log: Callable[[st
     run.seconds = time.perf_counter() - t0
     fallback = [s for s in run.selections.values() if "fallback_reason" in s.details]
     for sel in fallback:
-        log(f"  {sel.k} heads: proxy optimum by {sel.method} ({sel.details.get('fallback_reason', '')})")
+        log(f"  {method}, {sel.k} heads: {sel.method} ({sel.details.get('fallback_reason', '')})")
     return run
 
 
