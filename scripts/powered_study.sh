@@ -3,7 +3,8 @@
 # on the embedded SmolLM2; layers 1-11, 10-20, 20-30 (99 heads each); keep 50/66/83%; 3 seeds; 200 test
 # questions; budget 200 model evaluations per range and method (about 2n: the budget sweeps in results/sweep
 # show no method gaining from 2n to 4n); the CLI's default rule for proxyspex (verify), the proxy's raw
-# optimum (proxyspex-milp) and the margin rule (proxyspex-margin) beside it. A rerun resumes from the stored values. Extra arguments go to every run.
+# optimum (proxyspex-milp) and the margin rule (proxyspex-margin) beside it. A rerun resumes from the stored
+# values. Extra arguments go to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results/powered-study}

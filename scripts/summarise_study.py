@@ -35,8 +35,8 @@ def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.Da
     lines = [f"## {folder.name}: seeds {summary.seeds}, unpruned test accuracy {summary.clean_test_accuracy:.3f}", "",
              f"Wall time of the seeds: {', '.join(f'{r.seconds:.0f} s' for r in results)}.", "",
              accuracy_pivot(summary.accuracy(), methods).to_markdown(index=False), "",
-             f"{_label(reference)} minus each baseline, paired bootstrap 95% CI over test questions (cells of range x keep):",
-             "",
+             f"{_label(reference)} minus each baseline, paired bootstrap 95% CI over test questions "
+             "(cells of range x keep):", "",
              summary.significance_counts(sig).to_markdown(index=False), "",
              summary.fit().to_markdown(index=False, floatfmt=".2f"), "",
              *[line for rule in dict.fromkeys((reference, "proxyspex-margin"))
@@ -61,7 +61,7 @@ def verify_lines(results: list, accuracy: pd.DataFrame, reference: str = "proxys
     wide = accuracy.pivot_table(index=["layers", "keep"], columns="method", values=["train_value", "test_accuracy"])
     train_gain = (wide["train_value"][reference] - wide["train_value"]["lasso"]).mean()
     test_gain = (wide["test_accuracy"][reference] - wide["test_accuracy"]["lasso"]).mean()
-    rule = "Verify rule" if reference == "proxyspex" else f"{reference}"
+    rule = "Verify rule" if reference == "proxyspex" else reference
     return [f"{rule}: LASSO's own top k was kept in {sum(p.details['is_lasso'] for p in picks)} of {len(picks)} "
             f"picks (seeds x ranges x levels); mean gain over LASSO {train_gain:+.4f} in the training value it was "
             f"chosen on, {test_gain:+.4f} in test accuracy.", ""]
@@ -81,7 +81,8 @@ def main(study: Path, reference: str = "proxyspex") -> None:
         counts = allsig.groupby(["baseline", "metric"], sort=False)["sign"].agg(
             better=lambda s: int((s > 0).sum()), worse=lambda s: int((s < 0).sum()),
             within_noise=lambda s: int((s == 0).sum())).reset_index()
-        print(f"All tasks together, {_label(reference)} minus each baseline (cells significantly better / worse / within noise):\n")
+        print(f"All tasks together, {_label(reference)} minus each baseline "
+              "(cells significantly better / worse / within noise):\n")
         print(counts.to_markdown(index=False) + "\n")
     print("\n".join(parts))
 

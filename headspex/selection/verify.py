@@ -10,8 +10,9 @@ never does worse on the training objective than the best candidate it checked, L
 
 ``proxyspex-margin`` checks the same candidates, per training question, and leaves LASSO's top k only for a
 candidate that beats it by more than the questions' noise: a paired lower bound ``mean - z * se > 0`` of the
-per-question differences, with z Bonferroni-corrected for the candidates checked (5% family-wise). Keeping the best of ~13 noisy training means overfits the training questions
-(a winner's curse, measured on induction in results/powered-study); the margin is the guard against it.
+per-question differences, with z Bonferroni-corrected for the candidates checked (5% family-wise). Keeping the
+best of up to 10 noisy training means overfits the training questions (a winner's curse, measured on induction
+in results/powered-study); the margin is the guard against it.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ def choose_by_margin(cands: list[Selection], per_question: np.ndarray, lasso_mas
     diff = per_question - per_question[i_lasso]
     n_q = diff.shape[1]
     se = diff.std(axis=1, ddof=1) / np.sqrt(n_q) if n_q > 1 else np.full(len(cands), np.inf)
-    lower = diff.mean(axis=1) - z * se
+    gain = diff.mean(axis=1)
+    lower = gain - z * se
     clear = np.flatnonzero(lower > 0)
-    best = int(clear[np.argmax(diff.mean(axis=1)[clear])]) if clear.size else i_lasso
+    best = int(clear[np.argmax(gain[clear])]) if clear.size else i_lasso
     sel = cands[best]
     details = dict(sel.details, verified=len(cands), true_train_value=float(per_question[best].mean()),
                    is_lasso=best == i_lasso, margin_z=z, margin_lower=float(lower[best]), cleared=int(clear.size))
