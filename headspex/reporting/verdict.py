@@ -13,7 +13,8 @@ import pandas as pd
 
 NAMES = {"proxyspex": "ProxySPEX", "proxyspex-milp": "ProxySPEX's proxy optimum",
          "proxyspex-verify": "verified ProxySPEX", "proxyspex-margin": "ProxySPEX with a noise margin",
-         "proxyspex-sequential": "sequential ProxySPEX",
+         "proxyspex-sequential": "sequential ProxySPEX", "proxyspex-anchored": "anchored sequential ProxySPEX",
+         "proxyspex-robust": "ProxySPEX on a robust objective",
          "proxyspex-trust": "ProxySPEX with a trust region",
          "iterative-proxyspex": "iterative ProxySPEX", "lasso": "LASSO", "best-of-n": "Best-of-N",
          "single-head": "single-head ablation", "gradient": "gradient", "iterative-gradient": "iterative gradient",

@@ -3,7 +3,7 @@
 Costs are model passes per question: a mask evaluated on the training split is one forward pass per
 training question, a gradient one forward and one backward pass.
 
-- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the five below.
+- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the seven below.
 - ``proxyspex-milp``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
   terms, greedy forward/backward + 1-swap beyond, or past the time limit; ``Selection.method`` says which).
 - ``proxyspex-trust``: the proxy's optimum within trust regions (2%, 5%, 10% of the heads) around the best
@@ -16,6 +16,10 @@ training question, a gradient one forward and one backward pass.
   the winner's curse.
 - ``proxyspex-sequential``: half the budget on the shared stream, the rest in rounds of masks around LASSO's
   top k and then the refitted proxy's optimum; the best true k-mask evaluated is kept (:mod:`.sequential`).
+- ``proxyspex-anchored``: sequential, with round 1 sampled around the gradient's top k as well as LASSO's, so
+  that the proxy is trained where the cheap rankings select (needs the context's ``grad_model``).
+- ``proxyspex-robust``: verify's budget split and check, on local optima of an uncertainty-aware objective: the
+  mean of bootstrap-refitted proxies clipped to the best observed value, minus their spread (:mod:`.robust`).
 - ``iterative-proxyspex``: from one level to the next, masks sampled around the current set, the proxy
   refitted on every mask so far, its best subset of the current set kept (:mod:`.iterative`).
 - ``lasso``: top k by linear coefficient on the proxy's masks. ``best-of-n``: the best of N random k-head
@@ -36,7 +40,7 @@ import numpy as np
 from headspex.engine.sampling import sample_k_masks
 from headspex.errors import InputError
 from headspex.selection.context import SelectionContext, check_rule
-from headspex.selection import verify
+from headspex.selection import robust, verify
 from headspex.selection.iterative import eliminate, iterative_proxyspex
 from headspex.selection.sequential import sequential
 from headspex.selection.registry import BASELINE, METHODS, SEEDLESS, MethodRun, register
@@ -148,6 +152,31 @@ def _proxyspex_margin(ctx: SelectionContext, ks: list[int]) -> MethodRun:
 def _proxyspex_sequential(ctx: SelectionContext, ks: list[int]) -> MethodRun:
     sel, n_masks, notes = sequential(ctx, ks)
     return MethodRun(sel, forward=n_masks * ctx.n_questions, notes=notes)
+
+
+@register("proxyspex-anchored")
+def _proxyspex_anchored(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    gradient = ctx.cached("michel", lambda: ctx.first_order().michel_importance())
+    sel, n_masks, notes = sequential(ctx, ks, anchors={"the gradient": gradient})
+    return MethodRun(sel, forward=(n_masks + 1) * ctx.n_questions, backward=ctx.n_questions, notes=notes)
+
+
+@register("proxyspex-robust")
+def _proxyspex_robust(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    n_train, per_level = verify.verify_budget(ctx.budget, len(ks))
+    masks, values = ctx.training_set(n_train)
+    weights = ctx.lasso_weights(n_train)
+    objective = robust.bootstrap_objective(ctx.proxy(n_train), masks, values, seed=ctx.seed)
+    sel = {}
+    for k in ks:
+        lasso_mask = select_top_k(weights, k, label="lasso").mask
+        found = robust.robust_candidates(objective, k, weights, masks, values, seed=ctx.seed)
+        check = verify.checked(found, per_level, lasso_mask)
+        sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask,
+                               label="robust")
+    return _verify_run(ctx, ks, sel, n_train, per_level,
+                       f"on the robust objective ({robust.N_BOOT} bootstrap refits, clipped mean - "
+                       f"{robust.LAMBDA:g} sd; best true value kept)")
 
 
 @register("iterative-proxyspex")

@@ -72,13 +72,14 @@ def candidates(spectrum: object, moebius: object, k: int, weights: np.ndarray, m
     return list(unique.values())
 
 
-def choose(cands: list[Selection], true_values: np.ndarray, lasso_mask: np.ndarray) -> Selection:
-    """The candidate with the best true value among those checked (``true_values`` aligned with ``cands``)."""
+def choose(cands: list[Selection], true_values: np.ndarray, lasso_mask: np.ndarray, label: str = "verify") -> Selection:
+    """The candidate with the best true value among those checked (``true_values`` aligned with ``cands``);
+    its method is ``"<label>:<the candidate's method>"``."""
     best = int(np.argmax(true_values))
     sel = cands[best]
     details = dict(sel.details, verified=len(true_values), true_train_value=float(true_values[best]),
                    is_lasso=bool(np.array_equal(sel.mask, lasso_mask)), candidates=len(cands))
-    return Selection(sel.mask, sel.k, f"verify:{sel.method}", sel.objective, False, sel.seconds, details)
+    return Selection(sel.mask, sel.k, f"{label}:{sel.method}", sel.objective, False, sel.seconds, details)
 
 
 def checked(cands: list[Selection], per_level: int, lasso_mask: np.ndarray) -> list[Selection]:
