@@ -18,7 +18,8 @@ import pandas as pd
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import SeedSummary, accuracy_pivot
 
-METHODS = ["proxyspex", "proxyspex-margin", "proxyspex-milp", "lasso", "best-of-n", "single-head", "random"]
+METHODS = ["proxyspex", "proxyspex-margin", "proxyspex-robust", "proxyspex-anchored", "proxyspex-milp", "lasso",
+           "best-of-n", "single-head", "random"]  # those present in a study are shown
 PAPER = {"initial": (80, 8, 12), "middle": (67, 23, 10), "final": (51, 39, 10)}
 
 
@@ -39,7 +40,7 @@ def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.Da
              "(cells of range x keep):", "",
              summary.significance_counts(sig).to_markdown(index=False), "",
              summary.fit().to_markdown(index=False, floatfmt=".2f"), "",
-             *[line for rule in dict.fromkeys((reference, "proxyspex-margin"))
+             *[line for rule in dict.fromkeys((reference, "proxyspex-margin", "proxyspex-robust"))
                for line in verify_lines(results, summary.accuracy(), rule)]]
     rows = []
     for (label, kind), g in energy.groupby(["layers", "spectrum"], sort=False):
@@ -52,7 +53,7 @@ def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.Da
 
 
 def verify_lines(results: list, accuracy: pd.DataFrame, reference: str = "proxyspex") -> list[str]:
-    """How often a checking rule (verify, margin) kept LASSO's own top k, and its mean gain over LASSO on the
+    """How often a checking rule (verify, margin, robust) kept LASSO's own top k, and its mean gain over LASSO on the
     training value it checked against its gain on the test split (empty when no pick was checked)."""
     picks = [sel for r in results for run in r.ranges for (keep, m), sel in run.selections.items()
              if m == reference and "is_lasso" in sel.details]

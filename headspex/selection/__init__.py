@@ -6,7 +6,9 @@
   the proxy fitted once, LASSO weights, leave-one-out drops, gradients).
 - :mod:`.registry` and :mod:`.methods`: ``METHODS[name](context, ks) -> MethodRun``; add your own with
   ``@register("name")``.
-- :mod:`.iterative`: iterative ProxySPEX and elimination by repeated removal.
+- The ProxySPEX rules beside the proxy's optimum: :mod:`.verify` (check the proxy's best candidates; the margin
+  rule), :mod:`.robust` (an uncertainty-aware objective from bootstrap refits), :mod:`.sequential` (active
+  sampling; anchored on cheap rankings) and :mod:`.iterative` (iterative ProxySPEX, elimination by removal).
 """
 
 from headspex._lazy import lazy_exports
