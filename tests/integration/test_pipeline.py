@@ -108,7 +108,8 @@ def test_proxyspex_runs_its_configured_rule(tiny_llama, rule):
 
 def test_the_default_rule_is_verify_and_unknown_rules_are_refused():
     assert ExperimentConfig().proxyspex_rule == "verify"
-    with pytest.raises(ValueError, match="proxyspex_rule must be one of verify, milp, trust, sequential, margin; got 'best'"):
+    with pytest.raises(ValueError, match="proxyspex_rule must be one of verify, milp, trust, sequential, margin, anchored, "
+                                         "robust; got 'best'"):
         ExperimentConfig(proxyspex_rule="best")
 
 
