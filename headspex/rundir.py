@@ -41,7 +41,7 @@ def run_settings(config: dict, model: Any, task: Any, test_dtype: str) -> dict:
     """What makes two runs' numbers comparable: ``config`` (without its seed), the weights, dtypes and prompts."""
     from headspex.engine.fingerprint import prompts_fingerprint, weights_fingerprint
 
-    config = {k: v for k, v in config.items() if k != "seed"}
+    config = _without_unused_rule({k: v for k, v in config.items() if k != "seed"})
     return json.loads(json.dumps({
         "config": config, "model": model.name, "weights": weights_fingerprint(model),
         "dtype": str(model.dtype).replace("torch.", ""), "test_dtype": test_dtype, "task": task.name,
@@ -49,6 +49,15 @@ def run_settings(config: dict, model: Any, task: Any, test_dtype: str) -> dict:
         "n_train": len(task.train), "n_test": len(task.test),
         "prompts": {split: prompts_fingerprint(task, split) for split in ("train", "test")},
     }, default=str))
+
+
+def _without_unused_rule(config: dict) -> dict:
+    """``config`` without ``proxyspex_rule`` when its methods are listed and ``proxyspex`` is not among them: only
+    the method ``proxyspex`` runs the rule (``proxyspex-<rule>`` names its own), so it changes no number then."""
+    methods = config.get("methods")
+    if methods is not None and "proxyspex" not in methods:
+        return {k: v for k, v in config.items() if k != "proxyspex_rule"}
+    return config
 
 
 def check_settings(out: str | os.PathLike, settings: dict) -> None:
@@ -66,7 +75,7 @@ def check_settings(out: str | os.PathLike, settings: dict) -> None:
     if isinstance(stored, dict) and isinstance(stored.get("config"), dict):
         from headspex.records.format import legacy_config
 
-        stored = {**stored, "config": legacy_config(stored["config"])}
+        stored = {**stored, "config": _without_unused_rule(legacy_config(stored["config"]))}
     diff = list(dict.fromkeys(settings_diff(stored, json.loads(json.dumps(settings, default=str)))))
     if diff:
         raise StoredDataError(f"--out {Path(out)} holds a run made with other settings ({'; '.join(diff)}); rerun with "

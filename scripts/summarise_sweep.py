@@ -5,7 +5,8 @@
 Reads ``sweep_scores.csv`` in each directory, writes ``sweep_summary.csv``, ``sweep_crossover.csv``,
 ``sweep_overview.csv``, ``sweep_choice.csv`` (with validation scores) and ``sweep.png`` beside it, and prints
 the overview (mean test accuracy over the keep levels; levels significantly better/worse than LASSO and
-Best-of-N at the same budget) and the rule chosen on the validation split. ``--compare OUT.md`` also writes
+Best-of-N at the same budget) and the rule chosen on the validation split. Directories that are reruns of the same
+sweep with more rules (same task and layers) merge in the comparison. ``--compare OUT.md`` also writes
 the rule comparison across the sweeps: per sweep and budget each method's mean test accuracy with its levels
 better/worse than LASSO, the rule validation chose, and per rule the smallest budget at which it is
 significantly better than LASSO / Best-of-N at some keep level (the crossover).
@@ -47,18 +48,27 @@ def comparison(dirs: list[Path]) -> str:
                                   first_budget="none" if first.empty else str(int(first.min())),
                                   levels_better_at_largest=int(g["budgets_better"].gt(0).sum())))
         choice = pd.read_csv(d / "sweep_choice.csv") if (d / "sweep_choice.csv").is_file() else pd.DataFrame()
-        for r in choice[choice["chosen"]].itertuples() if len(choice) else []:
-            chosen.append(dict(sweep=name, chosen=_label(r.method, config), val_accuracy=round(r.val_accuracy, 3)))
+        for r in choice.itertuples() if len(choice) else []:
+            chosen.append(dict(sweep=name, method=_label(r.method, config), val_accuracy=round(r.val_accuracy, 3)))
     table = pd.DataFrame(cells).pivot_table(index=["sweep", "budget"], columns="method", values="text",
                                             aggfunc="first", sort=False)
     cross = pd.DataFrame(crossings).pivot_table(index=["sweep", "method"], columns="baseline", values="first_budget",
                                                 aggfunc="first", sort=False)
     return ("Mean test accuracy over the keep levels and seeds (levels significantly better / worse than LASSO at "
             "the same budget, paired bootstrap 95%):\n\n" + table.reset_index().to_markdown(index=False) +
-            "\n\nChosen on the validation split (never the test split):\n\n" +
-            pd.DataFrame(chosen).to_markdown(index=False) +
+            "\n\nValidation accuracy (never the test split); the ProxySPEX rule chosen per sweep is the best of them:\n\n"
+            + validation_table(pd.DataFrame(chosen)).to_markdown(index=False) +
             "\n\nSmallest budget at which each method is significantly better than the baseline at some keep level "
             "(none: at no budget swept):\n\n" + cross.reset_index().to_markdown(index=False) + "\n")
+
+
+def validation_table(vals: pd.DataFrame) -> pd.DataFrame:
+    """One row per sweep: every method's validation accuracy and the ProxySPEX rule with the best. Sweeps given in
+    more than one directory (a rerun with more rules, resumed from the same stores) are merged."""
+    vals = vals.drop_duplicates(["sweep", "method"])
+    table = vals.pivot_table(index="sweep", columns="method", values="val_accuracy", sort=False)
+    rules = [m for m in table.columns if str(m).startswith("proxyspex")]
+    return table.assign(chosen=table[rules].idxmax(axis=1)).reset_index()
 
 
 def main(argv: list[str] | None = None) -> None:

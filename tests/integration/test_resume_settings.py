@@ -102,3 +102,11 @@ def test_a_run_recorded_before_the_rule_was_a_setting_resumes_only_under_its_leg
     assert prune(run) == 2
     assert "proxyspex_rule" in capsys.readouterr().err
     assert prune([*run, "--proxyspex-rule", "milp"]) == 0
+
+
+def test_the_rule_is_no_setting_of_a_run_without_the_method_proxyspex(setup, tmp_path):
+    """Only ``proxyspex`` runs the configured rule, so a run of other methods resumes under any rule."""
+    run = [*setup["base"], "--methods", "proxyspex-verify,lasso", "--task", str(setup["task"]), "--layers", "1-2",
+           "--out", str(tmp_path / "rules")]
+    assert prune(run) == 0
+    assert prune([*run, "--proxyspex-rule", "milp"]) == 0
