@@ -39,7 +39,7 @@ class ExperimentConfig:
     refine: select on the ridge-refined spectrum. best_of_n: Best-of-N candidates in total (None: the budget).
     n_random: random k-head masks per level (the baseline). metric: the training value f(m).
     proxyspex_rule: how the method ``proxyspex`` turns the proxy into a selection (:data:`PROXYSPEX_RULES`;
-    default "verify", chosen on validation questions by the budget sweeps in ``results/sweep``).
+    default "robust", chosen on validation questions by the budget sweeps in ``results/sweep``).
     """
 
     keep: tuple[float, ...] = (0.5, 0.66, 0.83)

@@ -14,6 +14,6 @@ for task in ${TASKS:-facts ioi}; do
   "$PY" -m headspex.prune --task "$task" --layers all --seeds 3 --no-progress \
       --budget 400 --n-train 32 --n-test 200 --n-random 30 \
       --methods proxyspex,proxyspex-milp,lasso,single-head,gradient \
-      --out "$OUT/$task" "$@"
+      --proxyspex-rule verify --out "$OUT/$task" "$@"
   echo "$task: $(( $(date +%s) - start )) s ($(date -u +%FT%TZ))" | tee -a "$OUT/times.txt"
 done

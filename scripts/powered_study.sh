@@ -18,6 +18,6 @@ for task in ${TASKS:-ioi induction facts}; do
       --budget 200 --n-train 32 --n-test 200 --n-random 30 --n-heldout 15 --energy-boot 4 --milp-time-limit 5 \
       --methods proxyspex,proxyspex-margin,proxyspex-milp,proxyspex-robust,proxyspex-anchored,lasso,best-of-n,\
 single-head,random \
-      --out "$OUT/$task" "$@"
+      --proxyspex-rule verify --out "$OUT/$task" "$@"
   echo "$task: $(( $(date +%s) - start )) s ($(date -u +%FT%TZ))" | tee -a "$OUT/times.txt"
 done

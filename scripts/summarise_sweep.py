@@ -55,9 +55,9 @@ def comparison(dirs: list[Path]) -> str:
     cross = pd.DataFrame(crossings).pivot_table(index=["sweep", "method"], columns="baseline", values="first_budget",
                                                 aggfunc="first", sort=False)
     return ("Mean test accuracy over the keep levels and seeds (levels significantly better / worse than LASSO at "
-            "the same budget, paired bootstrap 95%):\n\n" + table.reset_index().to_markdown(index=False) +
+            "the same budget, paired bootstrap 95%):\n\n" + table.reset_index().astype(object).fillna("").to_markdown(index=False) +
             "\n\nValidation accuracy (never the test split); the ProxySPEX rule chosen per sweep is the best of them:\n\n"
-            + validation_table(pd.DataFrame(chosen)).to_markdown(index=False) +
+            + validation_table(pd.DataFrame(chosen)).astype(object).fillna("").to_markdown(index=False) +
             "\n\nSmallest budget at which each method is significantly better than the baseline at some keep level "
             "(none: at no budget swept):\n\n" + cross.reset_index().to_markdown(index=False) + "\n")
 

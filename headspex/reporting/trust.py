@@ -28,11 +28,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# their objective is the proxy's prediction on its own masks
-PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-trust")
-TRY = ("Try more training masks (--budget), the verify rule (--proxyspex-rule verify, the default: the proxy's best "
-       "candidates are checked on true values), the trust region (--proxyspex-rule trust: the optimum stays near the "
-       "best training mask), or another --sampling (matched: masks at the keep levels).")
+# methods whose picks come from a proxy (the extrapolation check skips a pick chosen on its true value)
+PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-robust",
+                 "proxyspex-trust")
+TRY = ("Try more training masks (--budget), the robust rule (--proxyspex-rule robust, the default: candidates where "
+       "bootstrap proxies agree, checked on true values), the trust region (--proxyspex-rule trust: the optimum stays "
+       "near the best training mask), or another --sampling (matched: masks at the keep levels).")
 CHECKS = {  # check: (title, what it means, what to try)
     "extrapolation": ("Proxy optimum outside the observed values",
                       "the proxy predicts more for its pick than any observed training value: the optimum is an "
@@ -48,7 +49,7 @@ CHECKS = {  # check: (title, what it means, what to try)
     "below_random": ("Test accuracy below the random baseline",
                      "the kept set scores below the mean of random masks of the same size (the random baseline) on "
                      "the test split: the method's choice of heads hurt.",
-                     "For a proxy method, try more training masks (--budget), the verify rule (the default) or "
+                     "For a proxy method, try more training masks (--budget), the robust rule (the default) or "
                      "the trust region (--proxyspex-rule), or another --sampling; for the others, check the gap on "
                      "more test questions (--n-test) before reading it as a real loss."),
 }

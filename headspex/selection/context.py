@@ -19,7 +19,7 @@ from headspex.errors import InputError
 SAMPLINGS = ("uniform", "matched", "mixture")
 # how the method "proxyspex" selects; each rule is also a method of its own, "proxyspex-<rule>"
 PROXYSPEX_RULES = ("verify", "milp", "trust", "sequential", "margin", "anchored", "robust")
-DEFAULT_RULE = "verify"  # chosen on validation questions by the budget sweeps (results/sweep)
+DEFAULT_RULE = "robust"  # chosen on validation questions by the budget sweeps (results/sweep, *-robust)
 LEGACY_RULE = "milp"  # what "proxyspex" meant in runs recorded before the rule was a setting
 
 

@@ -3,7 +3,7 @@
 Costs are model passes per question: a mask evaluated on the training split is one forward pass per
 training question, a gradient one forward and one backward pass.
 
-- ``proxyspex``: the context's ``proxyspex_rule`` (default "verify"), i.e. one of the seven below.
+- ``proxyspex``: the context's ``proxyspex_rule`` (default "robust"), i.e. one of the seven below.
 - ``proxyspex-milp``: the proxy's optimum at each k (exact MILP on the Moebius spectrum up to ``max_terms``
   terms, greedy forward/backward + 1-swap beyond, or past the time limit; ``Selection.method`` says which).
 - ``proxyspex-trust``: the proxy's optimum within trust regions (2%, 5%, 10% of the heads) around the best

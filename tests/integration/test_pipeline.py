@@ -95,7 +95,7 @@ def test_cli_defaults_are_the_configs_defaults():
     assert curve == CurveConfig(layers=(0,))
 
 
-@pytest.mark.parametrize("rule", ["verify", "milp"])
+@pytest.mark.parametrize("rule", ["robust", "verify", "milp"])
 def test_proxyspex_runs_its_configured_rule(tiny_llama, rule):
     """``proxyspex`` selects exactly what ``proxyspex-<rule>`` selects, at the same cost, under every rule."""
     both, _, _ = _experiment(tiny_llama, (1, 2), ("proxyspex", f"proxyspex-{rule}"), proxyspex_rule=rule)
@@ -106,8 +106,8 @@ def test_proxyspex_runs_its_configured_rule(tiny_llama, rule):
         assert np.array_equal(sel.mask, alias.selections[k].mask)
 
 
-def test_the_default_rule_is_verify_and_unknown_rules_are_refused():
-    assert ExperimentConfig().proxyspex_rule == "verify"
+def test_the_default_rule_is_robust_and_unknown_rules_are_refused():
+    assert ExperimentConfig().proxyspex_rule == "robust"
     with pytest.raises(ValueError, match="proxyspex_rule must be one of verify, milp, trust, sequential, margin, anchored, "
                                          "robust; got 'best'"):
         ExperimentConfig(proxyspex_rule="best")

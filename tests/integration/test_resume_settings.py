@@ -89,7 +89,7 @@ def test_a_resumed_run_says_how_many_values_it_reused(setup, capsys):
 
 def test_a_run_recorded_before_the_rule_was_a_setting_resumes_only_under_its_legacy_rule(setup, capsys, tmp_path):
     """An --out whose settings predate ``proxyspex_rule`` ran "proxyspex" as the proxy's optimum: a rerun under
-    the default rule (verify) is refused naming the setting; under ``--proxyspex-rule milp`` it resumes."""
+    the default rule (robust) is refused naming the setting; under ``--proxyspex-rule milp`` it resumes."""
     import json
     import shutil
 
