@@ -128,6 +128,10 @@ class SelectionContext:
         """Per player, how much removing it alone lowers the true value (higher = more important)."""
         return self.cached("single-head", lambda: -np.asarray(self.game(1 - np.eye(self.n_players, dtype=np.uint8))))
 
+    def gradient_importance(self) -> np.ndarray:
+        """Per player, the gate gradient around the full model (Michel et al.; one forward and backward pass)."""
+        return self.cached("michel", lambda: self.first_order().michel_importance())
+
     def first_order(self, keep: np.ndarray | None = None) -> Any:
         """Gate gradients of every player around ``keep`` (default: every head kept), on the training split."""
         if self.grad_model is None or self.task is None:

@@ -156,8 +156,7 @@ def _proxyspex_sequential(ctx: SelectionContext, ks: list[int]) -> MethodRun:
 
 @register("proxyspex-anchored")
 def _proxyspex_anchored(ctx: SelectionContext, ks: list[int]) -> MethodRun:
-    gradient = ctx.cached("michel", lambda: ctx.first_order().michel_importance())
-    sel, n_masks, notes = sequential(ctx, ks, anchors={"the gradient": gradient})
+    sel, n_masks, notes = sequential(ctx, ks, anchors={"the gradient": ctx.gradient_importance()})
     return MethodRun(sel, forward=(n_masks + 1) * ctx.n_questions, backward=ctx.n_questions, notes=notes)
 
 
@@ -211,7 +210,7 @@ def _single_head(ctx: SelectionContext, ks: list[int]) -> MethodRun:
 
 @register("gradient", seedless=True)
 def _gradient(ctx: SelectionContext, ks: list[int]) -> MethodRun:
-    importance = ctx.cached("michel", lambda: ctx.first_order().michel_importance())
+    importance = ctx.gradient_importance()
     return MethodRun({k: select_top_k(importance, k, label="gradient") for k in ks},
                      forward=ctx.n_questions, backward=ctx.n_questions)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from headspex.selection import verify
-from headspex.selection.select import Selection, select_heads_greedy_swap, select_top_k
+from headspex.selection.select import Selection, select_heads_greedy_swap
 
 N_BOOT = 8  # bootstrap refits of the proxy
 LAMBDA = 1.0  # penalty on the refits' spread, in standard deviations
@@ -79,14 +79,7 @@ def bootstrap_objective(proxy: Any, masks: np.ndarray, values: np.ndarray, *, se
 
 def robust_candidates(objective: RobustObjective, k: int, weights: np.ndarray, masks: np.ndarray,
                       values: np.ndarray, *, seed: int) -> list[Selection]:
-    """Distinct local optima of ``objective`` with k heads, best first (LASSO's top k always included)."""
-    rng = np.random.default_rng([seed, k, 11])
-    lasso = select_top_k(weights, k, label="lasso").mask
-    best_seen = verify.resize(masks[int(np.argmax(values))], k, weights)
-    starts = [None, lasso, best_seen] + [verify.perturbed(lasso, 1 + i % 3, rng) for i in range(verify.N_PERTURBED)]
-    found = [select_heads_greedy_swap(objective, k, time_limit=verify.POLISH_SECONDS, start=s) for s in starts]
-    found.append(Selection(lasso, k, "lasso", float(objective.predict(lasso[None])[0])))
-    unique: dict[bytes, Selection] = {}
-    for sel in sorted(found, key=lambda s: -s.objective):
-        unique.setdefault(sel.mask.tobytes(), sel)
-    return list(unique.values())
+    """Distinct local optima of ``objective`` with k heads, best first (LASSO's top k always included): an
+    unseeded greedy pass, then :func:`.verify.local_optima`."""
+    greedy = select_heads_greedy_swap(objective, k, time_limit=verify.POLISH_SECONDS, start=None)
+    return verify.local_optima(objective, k, weights, masks, values, seed=seed, first=[greedy])

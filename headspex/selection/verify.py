@@ -18,6 +18,7 @@ in results/powered-study); the margin is the guard against it.
 from __future__ import annotations
 
 from statistics import NormalDist
+from typing import Sequence
 
 import numpy as np
 
@@ -58,14 +59,23 @@ def perturbed(mask: np.ndarray, n_swaps: int, rng: np.random.Generator) -> np.nd
 
 def candidates(spectrum: object, moebius: object, k: int, weights: np.ndarray, masks: np.ndarray,
                values: np.ndarray, *, seed: int, time_limit: float, max_terms: int) -> list[Selection]:
-    """Distinct candidate k-masks, best predicted first (LASSO's top k always included)."""
+    """Distinct candidate k-masks, best predicted first: the MILP optimum and :func:`local_optima`."""
+    milp = select_heads(moebius, k, time_limit=time_limit, max_terms=max_terms)
+    return local_optima(spectrum, k, weights, masks, values, seed=seed, first=[milp])
+
+
+def local_optima(objective: object, k: int, weights: np.ndarray, masks: np.ndarray, values: np.ndarray, *,
+                 seed: int, first: Sequence[Selection] = ()) -> list[Selection]:
+    """Distinct k-masks, best ``objective.predict`` first: ``first``, then greedy + swap polished from LASSO's
+    top k, the best observed mask resized to k and seeded perturbations of LASSO's top k; LASSO's top k itself
+    is always among them. masks: [N, n] observed masks with ``values`` [N]; weights: [n] LASSO's weights."""
     rng = np.random.default_rng([seed, k, 11])
     lasso = select_top_k(weights, k, label="lasso").mask
     best_seen = resize(masks[int(np.argmax(values))], k, weights)
     starts = [lasso, best_seen] + [perturbed(lasso, 1 + i % 3, rng) for i in range(N_PERTURBED)]
-    found = [select_heads(moebius, k, time_limit=time_limit, max_terms=max_terms)]
-    found += [select_heads_greedy_swap(spectrum, k, time_limit=POLISH_SECONDS, start=s) for s in starts]
-    found.append(Selection(lasso, k, "lasso", float(spectrum.predict(lasso[None])[0])))
+    found = list(first) + [select_heads_greedy_swap(objective, k, time_limit=POLISH_SECONDS, start=s)
+                           for s in starts]
+    found.append(Selection(lasso, k, "lasso", float(objective.predict(lasso[None])[0])))
     unique: dict[bytes, Selection] = {}
     for sel in sorted(found, key=lambda s: -s.objective):
         unique.setdefault(sel.mask.tobytes(), sel)

@@ -114,3 +114,32 @@ def test_anchored_needs_a_model_to_differentiate():
     ctx = SelectionContext(planted_game(12, n_terms=5, max_order=2, seed=0), KEEP, 60, seed=0, refine=False)
     with pytest.raises(ValueError, match="gradient methods need the context's grad_model"):
         METHODS["proxyspex-anchored"](ctx, [6])
+
+
+class Linear:
+    """An objective that is a weighted sum of the kept heads: its best k-mask is the top k of ``w``."""
+
+    def __init__(self, w: np.ndarray):
+        self.w = np.asarray(w, dtype=np.float64)
+        self.n_players = len(self.w)
+
+    def predict(self, x):
+        return np.asarray(x, dtype=np.float64).reshape(-1, len(self.w)) @ self.w
+
+
+def test_local_optima_are_distinct_best_first_and_include_lassos_top_k():
+    from headspex.selection.verify import local_optima
+
+    rng = np.random.default_rng(3)
+    n, k = 14, 5
+    w, lasso_w = rng.normal(size=n), rng.normal(size=n)
+    masks = (rng.random((40, n)) < 0.5).astype(np.uint8)
+    values = Linear(w).predict(masks)
+    found = local_optima(Linear(w), k, lasso_w, masks, values, seed=0)
+    keys = [c.mask.tobytes() for c in found]
+    assert len(keys) == len(set(keys))  # distinct
+    objectives = [c.objective for c in found]
+    assert objectives == sorted(objectives, reverse=True)  # best first
+    assert all(int(c.mask.sum()) == k for c in found)
+    assert any(np.array_equal(c.mask, select_top_k(lasso_w, k).mask) for c in found)
+    np.testing.assert_array_equal(found[0].mask, select_top_k(w, k).mask)  # swap polishing finds the optimum
