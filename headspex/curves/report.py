@@ -52,7 +52,8 @@ def verdict(results: Sequence[CurveResult], tables: dict, trust: TrustReport | N
     first = results[0]
     n = len(first.players)
     return curve_sentences(tables["auc"], tables["prunable"], n_seeds=len(results), n_test=first.n_test, n_heads=n,
-                           kept=[k / n for k in first.ks], clean=float(first.clean["test"]["accuracy"]), trust=trust)
+                           kept=[k / n for k in first.ks], clean=float(first.clean["test"]["accuracy"]), trust=trust,
+                           rule=getattr(first.config, "proxyspex_rule", None))
 
 
 def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustReport, sentences: list[str],

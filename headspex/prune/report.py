@@ -145,7 +145,8 @@ def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) ->
     """The opening: the verdict, the trust warnings, the accuracy table, significance counts and the pilot."""
     first, n_test = results[0], n_test_questions(results[0])
     sentences = study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
-                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust)
+                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust,
+                                rule=getattr(first.config, "proxyspex_rule", None))
     counts, pilot = tables["significance_counts"], tables["pilot"]
     return ["## Verdict", "", *[f"- {s}" for s in sentences], "",
             "## Test accuracy", "", accuracy_caption(results, tables), "",

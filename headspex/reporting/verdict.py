@@ -31,6 +31,16 @@ def name(method: str) -> str:
     return NAMES.get(method, method)
 
 
+def rule_clause(rule: str | None) -> str:
+    """" ProxySPEX here is its verify rule (--proxyspex-rule verify; the default is robust)." ("" for no rule)."""
+    if not rule:
+        return ""
+    from headspex.selection.context import DEFAULT_RULE
+
+    default = "the default" if rule == DEFAULT_RULE else f"the default is {DEFAULT_RULE}"
+    return f" ProxySPEX here is its {rule} rule (--proxyspex-rule {rule}; {default})."
+
+
 def _seeds(n_seeds: int) -> str:
     return f"{n_seeds} seeds averaged" if n_seeds > 1 else "1 seed"
 
@@ -86,13 +96,15 @@ def trust_sentence(trust: Any) -> str:
 
 
 def study_sentences(accuracy: pd.DataFrame, significance: pd.DataFrame, pilot: pd.DataFrame, *, n_seeds: int,
-                    n_test: int, clean: float, trust: Any = None) -> list[str]:
-    """The study's verdict: the cells, who is best where, ProxySPEX against each baseline, ceiling, trust."""
+                    n_test: int, clean: float, trust: Any = None, rule: str | None = None) -> list[str]:
+    """The study's verdict: the cells, who is best where, ProxySPEX (its ``rule``, when it ran) against each
+    baseline, ceiling, trust."""
     n_ranges, n_levels = accuracy["layers"].nunique(), accuracy["keep"].nunique()
     best = best_counts(accuracy)
     out = [f"{_cells(n_ranges * n_levels)} ({n_ranges} layer range(s) x {n_levels} keep level(s)); test accuracy "
            f"on {n_test} questions, {_seeds(n_seeds)}; unpruned model {clean:.3f}. Highest mean test accuracy: "
-           + ", ".join(f"{name(m)} in {c}" for m, c in best) + " (ties count for each)."]
+           + ", ".join(f"{name(m)} in {c}" for m, c in best) + " (ties count for each)."
+           + (rule_clause(rule) if REFERENCE in set(accuracy["method"]) else "")]
     sig = significance[significance["metric"] == "accuracy"] if len(significance) else significance
     if sig.empty:
         out.append("ProxySPEX was not compared with a baseline (it did not run, or no baseline did).")
@@ -128,8 +140,9 @@ def _removable(prunable: pd.DataFrame, column: str) -> str:
 
 
 def curve_sentences(auc: pd.DataFrame, prunable: pd.DataFrame, *, n_seeds: int, n_test: int, n_heads: int,
-                    kept: Sequence[float], clean: float, trust: Any = None) -> list[str]:
-    """The curves' verdict: the largest AUC, ProxySPEX against LASSO, single-head and all, prunable, trust."""
+                    kept: Sequence[float], clean: float, trust: Any = None, rule: str | None = None) -> list[str]:
+    """The curves' verdict: the largest AUC, ProxySPEX (its ``rule``) against LASSO, single-head and all,
+    prunable, trust."""
     methods = auc[auc["method"] != "random"]
     top = methods.loc[methods["auc"].idxmax()]
     out = [f"Area under the test-accuracy curve (AUC = mean accuracy over the sweep, {min(kept):.0%} to "
@@ -139,7 +152,7 @@ def curve_sentences(auc: pd.DataFrame, prunable: pd.DataFrame, *, n_seeds: int, 
     if REFERENCE in rows:
         ref = rows[REFERENCE]
         rand = f"; random masks {rows['random'].auc:.3f}" if "random" in rows else ""
-        out[0] += f" ProxySPEX: {_fmt_auc(ref)}{rand}."
+        out[0] += f" ProxySPEX: {_fmt_auc(ref)}{rand}." + rule_clause(rule)
         others = [r for r in auc.itertuples() if r.method not in (REFERENCE, "random") and np.isfinite(r.diff_low)]
         compared = {r.method for r in others}
         out += [relation_sentence(rows[m]) for m in ("lasso", "single-head") if m in compared]

@@ -45,6 +45,19 @@ def test_each_baseline_gets_one_sentence_with_its_counts():
     assert sentences[-1] == "Trust checks were not run."
 
 
+def test_the_verdict_says_which_rule_proxyspex_ran():
+    from headspex.selection.context import DEFAULT_RULE
+
+    sig = _significance({"lasso": [0] * 9})
+    old = study_sentences(_accuracy(), sig, _pilot({"1-2": 0.3}), n_seeds=1, n_test=100, clean=0.95, rule="verify")
+    assert old[0].endswith(f" ProxySPEX here is its verify rule (--proxyspex-rule verify; the default is {DEFAULT_RULE}).")
+    new = study_sentences(_accuracy(), sig, _pilot({"1-2": 0.3}), n_seeds=1, n_test=100, clean=0.95, rule=DEFAULT_RULE)
+    assert new[0].endswith(f"its {DEFAULT_RULE} rule (--proxyspex-rule {DEFAULT_RULE}; the default).")
+    without = _accuracy()[lambda d: d["method"] != "proxyspex"]
+    assert "rule" not in study_sentences(without, sig, _pilot({"1-2": 0.3}), n_seeds=1, n_test=100, clean=0.95,
+                                         rule="verify")[0]
+
+
 def test_the_ceiling_sentence_names_the_ranges_at_ceiling():
     assert "layers 20-30 is at ceiling" in ceiling_sentence(_pilot({"1-11": 0.3, "20-30": 0.02}))
     assert "no range is at ceiling" in ceiling_sentence(_pilot({"1-11": 0.3}))
@@ -61,6 +74,11 @@ def test_curve_sentences_read_the_paired_differences():
     prunable = pd.DataFrame(dict(method=["proxyspex", "single-head", "random"], removable_within_1pt=[0.0, 0.1, 0.0],
                                  removable_within_5pt=[0.1, 0.3, 0.0]))
     s = curve_sentences(auc, prunable, n_seeds=1, n_test=100, n_heads=270, kept=[0.1, 0.9], clean=0.95)
+    assert "rule" not in s[0]
+    ruled = curve_sentences(auc, prunable, n_seeds=1, n_test=100, n_heads=270, kept=[0.1, 0.9], clean=0.95,
+                            rule="milp")
+    assert ruled[0].endswith("random masks 0.450. ProxySPEX here is its milp rule (--proxyspex-rule milp; "
+                             "the default is robust).") and ruled[1:] == s[1:]
     assert "the largest is single-head ablation's, 0.700 [0.650, 0.750]" in s[0] and "random masks 0.450" in s[0]
     assert s[1].startswith("ProxySPEX's AUC is within noise of LASSO's (LASSO minus ProxySPEX +0.020 [-0.010, +0.050]")
     assert s[2].startswith("ProxySPEX's AUC is significantly below single-head ablation's")

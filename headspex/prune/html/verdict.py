@@ -65,7 +65,8 @@ def verdict_section(page: Page, results: Sequence[Any], tables: dict, trust: Tru
     first = results[0]
     n_test = n_test_questions(first)
     sentences = study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
-                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust)
+                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust,
+                                rule=getattr(first.config, "proxyspex_rule", None))
     pivot = verdict_pivot(tables["accuracy"], first.clean_test_accuracy)
     counts = tables["significance_counts"]
     pilot = tables["pilot"]
