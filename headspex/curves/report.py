@@ -53,7 +53,7 @@ def verdict(results: Sequence[CurveResult], tables: dict, trust: TrustReport | N
     n = len(first.players)
     return curve_sentences(tables["auc"], tables["prunable"], n_seeds=len(results), n_test=first.n_test, n_heads=n,
                            kept=[k / n for k in first.ks], clean=float(first.clean["test"]["accuracy"]), trust=trust,
-                           rule=getattr(first.config, "proxyspex_rule", None))
+                           rule=first.config.proxyspex_rule)
 
 
 def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustReport, sentences: list[str],

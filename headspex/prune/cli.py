@@ -100,10 +100,11 @@ def _protocol_args(g: Any, layers: str) -> None:
                    help="how the method proxyspex selects: robust (the default, chosen on validation questions by "
                         "the budget sweeps: verify's check on local optima of an uncertainty-aware objective, bootstrap "
                         "proxies' clipped mean minus their spread), verify (check the proxy's best distinct candidates, "
-                        "LASSO's top k among them, on true training values), milp (the proxy's optimum), trust (its optimum near the best training mask) or "
-                        "sequential (active sampling toward the selection), margin (verify's candidates, LASSO's top k "
-                        "left only for one better by more than the training questions' noise), anchored (sequential, "
-                        "sampling around the gradient's top k too); each is also a method, proxyspex-<rule>")
+                        "LASSO's top k among them, on true training values), milp (the proxy's optimum), trust (its "
+                        "optimum near the best training mask) or sequential (active sampling toward the selection), "
+                        "margin (verify's candidates, LASSO's top k left only for one better by more than the "
+                        "training questions' noise), anchored (sequential, sampling around the gradient's top k too); "
+                        "each is also a method, proxyspex-<rule>")
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "

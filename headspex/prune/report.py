@@ -18,13 +18,14 @@ from headspex._io import atomic_write_text, save_figure
 from headspex.players import format_layer_range
 from headspex.prune.html import write_html
 from headspex.prune.html.common import ordered_methods
-from headspex.prune.html.verdict import accuracy_caption, n_test_questions, study_tables, verdict_pivot
+from headspex.prune.html.verdict import (accuracy_caption, n_test_questions, study_tables, verdict_pivot,
+                                         verdict_sentences)
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import accuracy_pivot
 from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
 from headspex.reporting.trust import TrustReport
 from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
-from headspex.reporting.verdict import ceiling_sentence, study_sentences
+from headspex.reporting.verdict import ceiling_sentence
 
 PAPER_ENERGY = "Paper (Llama-3.1-8B, accuracy value): layers 1-3 80/8/12 %, 14-16 67/23/10 %, 30-32 51/39/10 %."
 
@@ -144,9 +145,7 @@ def _settings(results: list[StudyResult], model: str, task: str) -> str:
 def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) -> list[str]:
     """The opening: the verdict, the trust warnings, the accuracy table, significance counts and the pilot."""
     first, n_test = results[0], n_test_questions(results[0])
-    sentences = study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
-                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust,
-                                rule=getattr(first.config, "proxyspex_rule", None))
+    sentences = verdict_sentences(results, tables, trust)
     counts, pilot = tables["significance_counts"], tables["pilot"]
     return ["## Verdict", "", *[f"- {s}" for s in sentences], "",
             "## Test accuracy", "", accuracy_caption(results, tables), "",

@@ -52,6 +52,14 @@ def accuracy_caption(results: Sequence[Any], tables: dict) -> str:
             f"(the pilot's).")
 
 
+def verdict_sentences(results: Sequence[Any], tables: dict, trust: TrustReport) -> list[str]:
+    """The study's verdict (:func:`~headspex.reporting.verdict.study_sentences`), naming the rule ``proxyspex`` ran."""
+    first = results[0]
+    return study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
+                           n_test=n_test_questions(first), clean=first.clean_test_accuracy, trust=trust,
+                           rule=first.config.proxyspex_rule)
+
+
 def verdict_pivot(accuracy: pd.DataFrame, clean: float) -> pd.DataFrame:
     """The accuracy pivot (range x level x method, intervals) with the unpruned model's accuracy beside it."""
     if accuracy.empty:
@@ -64,9 +72,7 @@ def verdict_section(page: Page, results: Sequence[Any], tables: dict, trust: Tru
     """Add the first section of the study page."""
     first = results[0]
     n_test = n_test_questions(first)
-    sentences = study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
-                                n_test=n_test, clean=first.clean_test_accuracy, trust=trust,
-                                rule=getattr(first.config, "proxyspex_rule", None))
+    sentences = verdict_sentences(results, tables, trust)
     pivot = verdict_pivot(tables["accuracy"], first.clean_test_accuracy)
     counts = tables["significance_counts"]
     pilot = tables["pilot"]
