@@ -45,6 +45,37 @@ def matmul_tflops(dtype: torch.dtype, n: int | None = None, repeats: int = 5, de
     return 2 * n**3 / best / 1e12
 
 
+def dtype_report(device: str | torch.device = "cpu") -> dict[str, Any]:
+    """What each candidate dtype does on this machine: its matmul rate (1024-square products on CPU, 4096 on GPU,
+    best of 3: small enough that a dtype without fast kernels costs seconds, not minutes), the CPU capability and
+    bf16 units, and the dtype a study would use here (``dtype="auto"``, with its probe)."""
+    from headspex.engine.dtype_choice import CANDIDATES, choose_dtype
+
+    choice = choose_dtype(device)
+    n = 4096 if torch.device(device).type == "cuda" else 1024
+    rates = {dt: matmul_tflops(getattr(torch, dt), n=n, repeats=3, device=device) for dt in CANDIDATES}
+    return {"capability": choice.capability, "bf16_units": choice.bf16_units, "matmul_tflops_by_dtype": rates,
+            "study_dtype": choice.dtype, "choice": choice.to_dict()}
+
+
+def dtype_line(report: dict[str, Any]) -> str:
+    """One line of :func:`dtype_report`, e.g. "AVX2 (no bf16 units): matmul float32 0.31, bfloat16 0.006 TFLOP/s;
+    a study here trains in float32"."""
+    rates = ", ".join(f"{dt} {r:.3g}" for dt, r in report["matmul_tflops_by_dtype"].items())
+    units = "with" if report["bf16_units"] else "no"
+    return (f"{report['capability']} ({units} bf16 units): matmul {rates} TFLOP/s; a study here trains in "
+            f"{report['study_dtype']} ({report['choice']['reason']})")
+
+
+def resolve_dtype(name: str, device: str | torch.device = "cpu") -> str:
+    """``name``, with "auto" resolved as a study would resolve it on this machine."""
+    if name != "auto":
+        return name
+    from headspex.engine.dtype_choice import choose_dtype
+
+    return choose_dtype(device).dtype
+
+
 def emit_json(result: dict[str, Any], path: str | None) -> None:
     """Print ``result`` as indented JSON, and write it to ``path`` too when given."""
     text = json.dumps(result, indent=2)

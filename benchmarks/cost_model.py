@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from benchmarks.common import peak_tflops, provenance, timed
+from benchmarks.common import dtype_line, dtype_report, peak_tflops, provenance, resolve_dtype, timed
 from benchmarks.cost_fit import LinearFit, fit_linear, mask_flops, padded_lengths, predict, study_cost, token_layers
 from benchmarks.cost_write import write_outputs
 
@@ -157,6 +157,8 @@ def run(models: Sequence[str], *, lengths: Sequence[int], depths: Sequence[int],
     """Measure, fit and price; returns the JSON-able result."""
     from headspex.engine.models import ModelNotAvailableError
 
+    dtypes = dtype_report(device)
+    print(dtype_line(dtypes), flush=True)
     peak = peak_tflops(dtype, device)
     machine = torch.cuda.get_device_name(device) if device == "cuda" else f"this CPU ({torch.get_num_threads()} threads)"
     print(f"{machine}: matmul peak {peak:.2f} TFLOP/s ({str(dtype).replace('torch.', '')})", flush=True)
@@ -177,6 +179,7 @@ def run(models: Sequence[str], *, lengths: Sequence[int], depths: Sequence[int],
     fits, pooled = fit_samples(samples)
     peak = max(peak, peak_tflops(dtype, device))  # again after the timings: the best of both
     return {"machine": machine, "device": device, "dtype": str(dtype).replace("torch.", ""), "matmul_tflops": peak,
+            "dtypes": dtypes,
             "threads": torch.get_num_threads(), "grid": {"lengths": list(lengths), "depths": list(depths),
                                                          "masks": n_masks, "questions": n_questions, "repeats": repeats},
             "models": configs, "skipped": skipped, "samples": [asdict(s) for s in samples],
@@ -212,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--masks", type=int, default=2, help="masks per timing (default: 2)")
     p.add_argument("--questions", type=int, default=2, help="prompts per timing (default: 2)")
     p.add_argument("--repeats", type=int, default=2, help="timings per point, best kept (default: 2)")
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32", "float16"],
+                   help="dtype of the timed models (default: auto, the dtype a study would use on this machine)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--out", default="results/benchmarks",
                    help="folder for cost_model.json and .md (default: results/benchmarks)")
@@ -229,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA device is visible to PyTorch here")
     result = run([m.strip() for m in a.models.split(",") if m.strip()], lengths=a.lengths, depths=a.depths,
-                 n_masks=a.masks, n_questions=a.questions, repeats=a.repeats, dtype=getattr(torch, a.dtype), device=a.device)
+                 n_masks=a.masks, n_questions=a.questions, repeats=a.repeats, dtype=getattr(torch, resolve_dtype(a.dtype, a.device)),
+                 device=a.device)
     result = {**provenance(["--cost-model", *(sys.argv[1:] if argv is None else argv)]), **result}
     md = write_outputs(result, Path(a.out))
     print(md)

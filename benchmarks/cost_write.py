@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import dtype_line
 from benchmarks.cost_fit import GPU_PEAKS_TFLOPS, STATED_UTILISATION
 
 
@@ -39,6 +40,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"`{result['command']}` at commit `{result['commit']}`, {result['time']}; {result['machine']}, "
         f"{result['dtype']}, matmul peak {result['matmul_tflops']:.2f} TFLOP/s (best of measurements before and "
         "after the timings).", "",
+        *([f"Each dtype on this machine: {dtype_line(result['dtypes'])}.", ""] if "dtypes" in result else []),
         "Per model, least squares of the measured seconds on [1, token-layers] and on [1, FLOPs] (the intercept: "
         "seconds per call); residuals of the FLOP fit.", "",
         "| model | s per token-layer | R^2 | achieved TFLOP/s | R^2 | largest residual | median relative residual |",

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from benchmarks.common import flops_per_mask, matmul_tflops, naive_values, peak_tflops, provenance, timed  # noqa: F401
+from benchmarks.common import dtype_line, dtype_report, flops_per_mask, matmul_tflops, resolve_dtype, naive_values, peak_tflops, provenance, timed  # noqa: F401
 from benchmarks.hf_peer import HFPeer, load_peer, peer_values
 from headspex.engine.evaluate import evaluate_masks
 from headspex.engine.models import load_model
@@ -151,9 +151,12 @@ def _time_range(s: Setup, layers: list[int], n_fast: int, n_naive: int, n_hf: in
 
 
 def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str = DEFAULT_RANGES,
-        n_fast: int = 32, n_naive: int = 4, n_hf: int | None = None, dtype: str = "bfloat16", split: str = "train",
+        n_fast: int = 32, n_naive: int = 4, n_hf: int | None = None, dtype: str = "auto", split: str = "train",
         seed: int = 0, device: str = "cpu", repeats: int = 3, out: Any = sys.stdout) -> dict:
     """Run the benchmark; returns the JSON-able result (also printed as a table to ``out``)."""
+    dtypes = dtype_report(device)
+    dtype = resolve_dtype(dtype, device)
+    print(dtype_line(dtypes), file=out)
     s = _setup(model_name, task_name, dtype, split, seed, device)
     n_hf = n_hf or n_fast
     n_q = len(s.task.split(split))
@@ -183,7 +186,7 @@ def run(*, model_name: str = "smollm2", task_name: str = "capitals", ranges: str
             "device": str(s.fp32.device), "device_name": _device_name(s.fp32.device), "n_fast_masks": n_fast,
             "n_naive_masks": n_naive, "n_hf_masks": n_hf, "repeats": repeats, "hf_max_batch_tokens": s.peer_budget,
             "threads": threads,
-            "matmul_tflops": s.peak, "clean_answers_differ": clean, "ranges": [asdict(r) for r in results]}
+            "matmul_tflops": s.peak, "dtypes": dtypes, "clean_answers_differ": clean, "ranges": [asdict(r) for r in results]}
 
 
 def _device_name(device: torch.device) -> str:
@@ -222,8 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--masks", type=int, default=32, help="masks timed on the fast path (default: 32)")
     p.add_argument("--naive-masks", type=int, default=4, help="masks timed on the naive path (default: 4)")
     p.add_argument("--hf-masks", type=int, default=None, help="masks timed on the Hugging Face peer (default: --masks)")
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32", "float16"],
-                   help="dtype of the fast path and the peer (default: bfloat16)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32", "float16"],
+                   help="dtype of the fast path and the peer (default: auto, the dtype a study would use on this "
+                        "machine: bfloat16 where it is fast, float32 on CPUs without bf16 units)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device (default: cpu)")
     p.add_argument("--repeats", type=int, default=3,
                    help="alternating timing rounds of the peer and the engine, best kept (default: 3)")

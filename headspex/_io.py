@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,6 +70,39 @@ def output_error(err: OSError, path: Path) -> OutputError:
         return OutputError(f"cannot write {path}: permission denied (read-only location); choose another "
                                       "--out")
     return OutputError(f"cannot write {path}: {err.strerror or err}")
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Clean up after killed atomic directory writes of ``target`` (``.NAME.tmp-PID-XXXXXXXX`` and
+    ``.NAME.old-PID-XXXXXXXX`` beside it) whose process is no longer alive; returns what was removed or restored.
+
+    A stale ``.old-`` copy is the previous ``target`` moved aside just before a kill: it is put back when ``target``
+    is missing, else removed. Nothing else is touched: only names of exactly this pattern, with a dead pid."""
+    target = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-(\d+)-[0-9a-f]{{8}}$")
+    handled = []
+    if not target.parent.is_dir():
+        return handled
+    for item in sorted(target.parent.iterdir()):
+        found = pattern.match(item.name)
+        if not found or _alive(int(found.group(2))):
+            continue
+        if found.group(1) == "old" and not target.exists():
+            item.replace(target)
+        else:
+            shutil.rmtree(item, ignore_errors=True) if item.is_dir() else _remove_quietly(item)
+        handled.append(item)
+    return handled
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _remove_quietly(path: Path) -> None:

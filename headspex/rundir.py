@@ -1,6 +1,7 @@
 """A run's output directory (``--out``): usable before work starts, one set of settings, nothing left on failure.
 
-- :func:`prepare_out` refuses a path that is a file or cannot be written, before any model loads.
+- :func:`prepare_out` refuses a path that is a file, cannot be written, or is a non-empty directory that is not a
+  headspex run (a symlink judged by its target), before any model loads.
 - :func:`run_settings` is everything that can change a number of a run except its seed: the configuration,
   the model's weights fingerprint and dtypes, the task and the exact prompts of both splits.
 - :func:`check_settings` refuses a rerun on an ``--out`` made under other settings, naming each difference,
@@ -24,17 +25,41 @@ DEBRIS = {".lock", "config.json", "config.json.tmp"}  # what a run writes before
 
 
 def prepare_out(path: str | os.PathLike) -> bool:
-    """Check that ``path`` can hold a run; returns whether it already existed. Raises OutputError."""
-    p = Path(path)
+    """Check that ``path`` can hold a run; returns whether it already existed. Raises OutputError.
+
+    A run writes only into a new directory, an empty one, or a headspex run directory (its ``config.json`` says
+    so); a symlink is judged by its target. Anything else is refused before any model loads or any file is
+    written, naming what is there and suggesting a subdirectory."""
+    given = Path(path)
+    p = given.resolve() if given.is_symlink() or given.exists() else given
+    via = f" (a link to {p})" if given.is_symlink() else ""
     if p.exists() and not p.is_dir():
-        raise OutputError(f"--out {p} is a file; a directory is expected (choose another --out)")
+        raise OutputError(f"--out {given}{via} is a file; a directory is expected (choose another --out)")
     existed = p.is_dir()
+    if existed and not is_run_dir(p):
+        theirs = sorted(item.name for item in p.iterdir() if item.name not in DEBRIS)
+        if theirs:
+            shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
+            raise OutputError(f"--out {given}{via} holds files headspex did not write ({shown}); a run writes only into "
+                              f"a new or empty directory or one of its own runs: choose a subdirectory, e.g. --out "
+                              f"{given / 'run'}")
     parent = p if existed else _existing_parent(p)
     if parent is not None and not parent.is_dir():
         raise OutputError(f"--out {p}: {parent} is a file, so the directory cannot be created there")
     if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"--out {p} cannot be written ({parent} is read-only for this user); choose another --out")
     return existed
+
+
+def is_run_dir(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds a headspex run: its ``config.json`` is a JSON object with the run's ``settings`` (or, from
+    an older headspex, its ``study``/``curve`` configuration and ``arguments``)."""
+    try:
+        record = json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and (SETTINGS_KEY in record or
+                                         ("arguments" in record and ("study" in record or "curve" in record)))
 
 
 def run_settings(config: dict, model: Any, task: Any, test_dtype: str) -> dict:
@@ -96,6 +121,22 @@ def settings_diff(stored: Any, wanted: Any, prefix: str = "") -> list[str]:
         return [f"the model's {name.split('.')[0]} changed" if name.startswith("weights")
                 else f"the prompts changed ({name})"]
     return [f"{name}: stored {_short(stored)}, now {_short(wanted)}"]
+
+
+def missing_seeds_note(config: dict | None, finished: list[int]) -> str | None:
+    """"2 seeds asked, 1 finished (seed 5 has no results: rerun the command to finish it)" when the run recorded in
+    ``config`` (its ``config.json``) asked for seeds that ``finished`` lacks, else None."""
+    args = (config or {}).get("arguments") or {}
+    first, count = args.get("seed"), args.get("seeds")
+    if not isinstance(first, int) or not isinstance(count, int):
+        return None
+    missing = [s for s in range(first, first + count) if s not in set(finished)]
+    if not missing:
+        return None
+    which = ", ".join(str(s) for s in missing)
+    return (f"{count} seed{'s' * (count > 1)} asked, {count - len(missing)} finished (seed{'s' * (len(missing) > 1)} "
+            f"{which} {'have' if len(missing) > 1 else 'has'} no results: rerun the command to finish "
+            f"{'them' if len(missing) > 1 else 'it'})")
 
 
 def remove_if_empty_run(out: str | os.PathLike) -> bool:

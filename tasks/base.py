@@ -25,6 +25,7 @@ class LoadOptions:
     n_test: int | None = None
     source: str = "auto"
     exemplars: str = "per-question"
+    duplicates: str = "refuse"
 
 
 @dataclass(frozen=True)

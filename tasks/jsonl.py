@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from headspex.errors import InputError
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .lengths import check_max_tokens, check_prompt_lengths
+from .duplicates import check_duplicates, first_copies, question_key
 from .prepared import build_question_task
 from .exemplars import check_exemplars
 from .sources import check_source
@@ -120,10 +122,13 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             ) from None
 
 
-def read_jsonl_questions(path: str | Path, tokenizer: Any = None) -> list[Question]:
-    """All questions of a JSONL file, in file order; InputError naming file, line and field on a bad line."""
+def read_jsonl_questions(path: str | Path, tokenizer: Any = None, duplicates: str = "refuse") -> list[Question]:
+    """All questions of a JSONL file, in file order; InputError naming file, line and field on a bad line, and
+    both lines of a repeated question (the same prompt, choices and answer) unless ``duplicates="collapse"``
+    (then the first copy is kept and a warning gives the count)."""
     path = check_task_file(path)
     questions: list[Question] = []
+    lines: list[int] = []
     id_line: dict[str, int] = {}
     first_ids: dict[str, int] = {}
     width: tuple[int, int] | None = None  # (n_choices, line of the first question)
@@ -145,19 +150,37 @@ def read_jsonl_questions(path: str | Path, tokenizer: Any = None) -> list[Questi
                              f"{width[0]}; every question needs the same number of choices")
         id_line[q.id] = n
         questions.append(q)
+        lines.append(n)
     if not questions:
         raise InputError(f"{path.name}: no questions (expected one JSON object per line)")
-    return questions
+    return _unique(questions, lines, path, duplicates)
+
+
+def _unique(questions: list[Question], lines: list[int], path: Path, duplicates: str) -> list[Question]:
+    kept, repeats = first_copies([question_key(q.prompt, q.choices, q.answer) for q in questions])
+    if not repeats:
+        return questions
+    if duplicates != "collapse":
+        again, first = repeats[0]
+        more = f" ({len(repeats)} repeated questions in all)" if len(repeats) > 1 else ""
+        raise InputError(f"{path.name} line {lines[again]}: the same question (prompt, choices and answer) as line "
+                         f"{lines[first]}{more}; each question must appear once, or it could be in both splits: "
+                         "remove the copies, or pass --duplicates collapse (duplicates='collapse') to keep the first")
+    warnings.warn(f"{path.name}: {len(repeats)} repeated question{'s' * (len(repeats) > 1)} collapsed (the first copy "
+                  f"of each kept; lines {', '.join(str(lines[i]) for i, _ in repeats[:10])}"
+                  f"{', ...' if len(repeats) > 10 else ''} dropped)", UserWarning, stacklevel=2)
+    return [questions[i] for i in kept]
 
 
 def load_jsonl_task(name: str, opts: LoadOptions) -> Task:
     """Loader behind `tasks.load("PATH.jsonl")`: the task is named by the path as given."""
     check_source(opts.source)
     path = Path(name)
-    questions = read_jsonl_questions(path, opts.tokenizer)
+    questions = read_jsonl_questions(path, opts.tokenizer, opts.duplicates)
     n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test, what=f"task file {path.name}")
     info = {
         "source": str(path.resolve()),
+        "duplicates": opts.duplicates,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "tokenizer": tokenizer_name(opts.tokenizer),
     }
@@ -177,6 +200,7 @@ def load_jsonl(
     n_test: int | None = None,
     exemplars: str = "per-question",
     max_tokens: int | None = None,
+    duplicates: str = "refuse",
 ) -> Task:
     """Load a JSONL question file as a Task (see the module docstring for the format).
 
@@ -187,7 +211,9 @@ def load_jsonl(
     check_int("n_shots", n_shots)
     check_exemplars(exemplars)
     check_max_tokens(max_tokens, tokenizer)
-    task = load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto", exemplars))
+    check_duplicates(duplicates)
+    task = load_jsonl_task(str(path), LoadOptions(seed, tokenizer, n_shots, n_train, n_test, "auto", exemplars,
+                                                  duplicates))
     if max_tokens is not None:
         check_prompt_lengths(task, tokenizer, max_tokens)
     return task

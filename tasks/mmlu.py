@@ -27,6 +27,7 @@ from .sources import (
     package_version,
 )
 from .exemplars import plan_exemplars
+from .duplicates import first_copies
 from .splits import SPLIT_METHOD, check_int, resolve_sizes, split_ids
 
 __all__ = ["HUB_DATASET", "MMLU_SUBJECTS", "MmluRow", "load_mmlu", "rows_from_hub", "rows_from_jsonl"]
@@ -181,6 +182,9 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
         defaults = "half/half: n_test = N // 2, n_train = N - n_test"
         if not rows:
             raise TaskSourceError(f"MMLU source {source_desc} has no questions for subject {subject!r}")
+    kept, repeats = first_copies([(r.subject, r.question, r.options, r.answer) for r in rows])
+    collapsed = [rows[i].id for i, _ in repeats]  # MMLU's test split repeats some questions: keep the first copy
+    rows = tuple(rows[i] for i in kept)
     by_id = {r.id: r for r in rows}
     ids = [r.id for r in rows]
     n_tr, n_te = resolve_sizes(len(rows), opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap)
@@ -214,6 +218,8 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
                   "method": SPLIT_METHOD},
         "dropped": dropped,
         "n_dropped": len(dropped),
+        "duplicates_collapsed": len(collapsed),
+        "collapsed_ids": collapsed,
     }
     if n_shots:
         info.update(plan.info(), exemplars=exemplars)

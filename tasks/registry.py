@@ -10,6 +10,7 @@ from typing import Any
 from headspex.errors import InputError
 
 from .base import LoadOptions, Task
+from .duplicates import check_duplicates
 from .capitals import REGIONS, load_capitals, load_state_capitals
 from .elements import load_elements
 from .facts import load_facts
@@ -86,6 +87,7 @@ def load(
     source: str = "auto",
     exemplars: str = "per-question",
     max_tokens: int | None = None,
+    duplicates: str = "refuse",
 ) -> Task:
     """Load a task by name (see `list_tasks()`) or JSONL file path, with a seeded train/test split.
 
@@ -111,6 +113,9 @@ def load(
                the engine then computes once per mask (see `tasks.exemplars`).
     max_tokens: the model's context length (`LoadedModel.context_length`; needs `tokenizer`): a prompt of
                any split, exemplars included, with more tokens is refused with an InputError naming it.
+    duplicates: "refuse" (a JSONL file's repeated question, the same prompt, choices and answer, raises an
+               InputError naming both lines) or "collapse" (the first copy of each is kept, with a warning
+               giving the count); built-in sources with known duplicates (MMLU) are always collapsed.
     Everything used is recorded in `task.info`.
     """
     loader, _ = _lookup(name)
@@ -119,7 +124,8 @@ def load(
     check_source(source)
     check_exemplars(exemplars)
     check_max_tokens(max_tokens, tokenizer)
-    task = loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source, exemplars))
+    check_duplicates(duplicates)
+    task = loader(name, LoadOptions(seed, tokenizer, n_shots, n_train, n_test, source, exemplars, duplicates))
     if max_tokens is not None:
         check_prompt_lengths(task, tokenizer, max_tokens)
     return task

@@ -31,7 +31,8 @@ def write_capitals_jsonl(path, prefixes: tuple[str, ...] = ("The capital of",), 
         country, city = COUNTRIES[i % len(COUNTRIES)]
         choices = [" " + c for c in cities[:4]] if city in cities[:4] else [" " + city] + [" " + c for c in cities[:3]]
         prefix = prefixes[i * len(prefixes) // n]
-        lines.append(json.dumps({"prompt": f"{prefix} {country} is", "choices": choices,
+        ending = ("is", "is ,", "is :", "is ?")[(i // len(COUNTRIES)) % 4]  # each question once (up to 20)
+        lines.append(json.dumps({"prompt": f"{prefix} {country} {ending}", "choices": choices,
                                  "answer": choices.index(" " + city)}))
     path.write_text("\n".join(lines) + "\n")
     return path

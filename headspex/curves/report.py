@@ -17,9 +17,11 @@ import pandas as pd
 
 from headspex._io import atomic_write_text, save_figure
 from headspex.curves.results import CurveResult, auc_table, cost_table, curve_table, prunable_table
+from headspex.reporting.escape import escape_markdown
 from headspex.reporting.trust import TrustReport, curve_checks
 from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
 from headspex.reporting.verdict import curve_sentences
+from headspex.rundir import missing_seeds_note
 
 
 def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str) -> dict[str, pd.DataFrame]:
@@ -31,13 +33,16 @@ def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str
         atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
     clean = results[0].clean["test"]["accuracy"]
     seeds = sorted(r.config.seed for r in results)
-    lines = [f"# {title}", "", f"Unpruned test accuracy {clean:.3f}; {len(results[0].players)} heads; "
+    lines = [f"# {escape_markdown(title)}", "", f"Unpruned test accuracy {clean:.3f}; {len(results[0].players)} heads; "
              f"{results[0].n_train} training / {results[0].n_test} test questions; seeds {seeds}.", ""]
     for name, table in tables.items():
         lines += [f"## {name}", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
     atomic_write_text(out / "curves.md", "\n".join(lines))
     plot_curves(tables["curve"], clean, out / "curve.png", title=title)
     trust = curve_checks(results, tables["curve"])
+    missing = missing_seeds_note(_config(out), seeds)
+    if missing:
+        trust.notes.insert(0, missing)
     sentences = verdict(results, tables, trust)
     atomic_write_text(out / "report.md", report_markdown(results, tables, trust, sentences, title))
     from headspex.curves.html import write_curve_html
@@ -62,7 +67,7 @@ def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustRe
     from headspex.curves.html import auc_display
 
     first = results[0]
-    lines = [f"# {title}", "", "## Verdict", "", *[f"- {s}" for s in sentences], "",
+    lines = [f"# {escape_markdown(title)}", "", "## Verdict", "", *[f"- {s}" for s in sentences], "",
              "## Area under the curve", "",
              f"AUC = mean test accuracy over the sweep; 95% bootstrap CI over the {first.n_test} test questions "
              f"(per-question scores averaged over {len(results)} seed(s)); minus ProxySPEX: the paired difference.", "",

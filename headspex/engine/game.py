@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from headspex._checks import check_choice, check_masks
+from headspex.engine.dtype_choice import warn_if_slow
 from headspex.engine.executors import EvaluationJob, Executor, make_executor
 from headspex.engine.fingerprint import prompts_fingerprint, weights_fingerprint
 from headspex.engine.sampling import unique_rows
@@ -61,6 +62,7 @@ class MaskGame:
         self.ablation = check_choice(ablation, "ablation", ABLATION_MODES)
         self.players = validate_players(players, n_layers=model.n_layers, n_heads=model.n_heads)
         self.model, self.task, self.split, self.reference_split = model, task, split, reference_split
+        warn_if_slow(model)  # bfloat16 on a CPU without bf16 units: say so, once
         self.executor = make_executor(executor)
         self.progress = progress
         self.n_evaluated = 0  # masks this game sent through the model (not read from the store)

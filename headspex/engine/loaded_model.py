@@ -41,7 +41,8 @@ class LoadedModel:
         generic: the :class:`~headspex.engine.generic_forward.GenericForward` of a generic-path model.
         spec: what ``load_model`` was given (remote workers reload the model from it); ``None`` for a
             model wrapped in memory. source, load_seconds: where the weights came from and how long
-            loading took.
+            loading took. dtype_choice: how ``dtype="auto"`` was resolved
+            (:class:`~headspex.engine.dtype_choice.DtypeChoice`), else None.
     """
 
     name: str
@@ -60,6 +61,7 @@ class LoadedModel:
     spec: str | None = None
     source: str | None = None
     load_seconds: float | None = None
+    dtype_choice: Any = None  # a DtypeChoice when load_model resolved dtype="auto"
 
     @property
     def n_kv_heads(self) -> int:

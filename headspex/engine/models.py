@@ -72,6 +72,11 @@ def default_dtype(device: torch.device) -> torch.dtype:
 def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None, device: str | None = None) -> LoadedModel:
     """Load ``spec`` (alias, Hugging Face id, local directory or ``.gguf`` file) for head ablation.
 
+    ``dtype``: "float32", "bfloat16", "float16" or a torch dtype; ``"auto"`` measures this machine and takes the
+    fastest (:func:`headspex.engine.dtype_choice.choose_dtype`: bfloat16 on GPUs and on CPUs with bfloat16 units,
+    float32 on CPUs without them, where bfloat16 is many times slower), recorded in ``model.dtype_choice``;
+    None (the default): float32 on CPU (exact), bfloat16 on GPU.
+
     ``random:NAME`` builds a model of a shipped configuration with random weights, for timing and tests
     (``smollm2``, ``llama-3.2-1b``, ``llama-3.1-8b``, ``gemma3-270m``, ``qwen2.5-0.5b``, ``mistral-7b``; ``@N``
     keeps N layers: :mod:`headspex.engine.random_models`).
@@ -84,12 +89,19 @@ def load_model(spec: str = "smollm2", *, dtype: torch.dtype | str | None = None,
     if not isinstance(spec, str) or not spec:
         raise InputError(f"model spec must be a non-empty string (alias, hub id or path); got {spec!r}")
     dev = check_device(device)
+    choice = None
+    if isinstance(dtype, str) and dtype == "auto":
+        from headspex.engine.dtype_choice import choose_dtype
+
+        choice = choose_dtype(dev)
+        dtype = choice.dtype
     dt = _parse_dtype(dtype) if dtype is not None else default_dtype(dev)
     t0 = time.perf_counter()
     with quiet_transformers():
         hf, tok, how = _load_weights(spec, dt)
     model = wrap_hf_model(hf, tok, name=spec, device=dev, dtype=dt)
     model.spec, model.source, model.load_seconds = spec, how, round(time.perf_counter() - t0, 3)
+    model.dtype_choice = choice
     return model
 
 
@@ -166,5 +178,5 @@ def _parse_dtype(dtype: torch.dtype | str) -> torch.dtype:
     table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
              "float16": torch.float16, "fp16": torch.float16}
     if dtype not in table:
-        raise InputError(f"dtype must be one of {sorted(table)} or a torch.dtype; got {dtype!r}")
+        raise InputError(f"dtype must be one of {sorted(table) + ['auto']} or a torch.dtype; got {dtype!r}")
     return table[dtype]

@@ -120,8 +120,8 @@ class PrunedGemma3Attention(nn.Module):
             self.k_proj = nn.Linear(hidden, self.n_kv_heads * d, bias=bias)
             self.v_proj = nn.Linear(hidden, self.n_kv_heads * d, bias=bias)
             self.o_proj = nn.Linear(self.n_heads * d, hidden, bias=False)
-            self.q_norm = hf_gemma3.Gemma3RMSNorm(dim=d, eps=config.rms_norm_eps)
-            self.k_norm = hf_gemma3.Gemma3RMSNorm(dim=d, eps=config.rms_norm_eps)
+            self.q_norm = hf_gemma3.Gemma3RMSNorm(d, eps=config.rms_norm_eps)  # positional: "dim" became "hidden_size" in transformers 5.25
+            self.k_norm = hf_gemma3.Gemma3RMSNorm(d, eps=config.rms_norm_eps)  # positional: "dim" became "hidden_size" in transformers 5.25
         self.o_bias = nn.Parameter(torch.zeros(hidden)) if config.o_bias_layers[layer_idx] else None
 
     def forward(self, hidden_states: torch.Tensor, position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,

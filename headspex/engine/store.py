@@ -6,7 +6,8 @@ Layout of a store directory:
   task, split, the prompts' fingerprint, question ids, players, ablation, ...) and ``info`` (recorded
   only: versions, backend, timings).
 * ``values.jsonl``: one line per finished mask, ``{"mask": <hex of packed bits>, "accuracy": ..,
-  "logprob": .., "margin": ..}``, flushed and fsynced as produced. A line cut by a hard kill (the last
+  "logprob": .., "margin": .., "sum": <checksum>}`` (:mod:`headspex.engine.store_lines`: a line that fails its
+  checksum or holds an impossible value is refused like a corrupt one), flushed and fsynced as produced. A line cut by a hard kill (the last
   one, without its newline) is dropped on the next open; an append that fails (disk full) is undone.
 * ``values.rejected.jsonl``: bad lines moved out of ``values.jsonl`` by a repair (``repair=True``,
   ``--repair``), byte for byte; their masks are recomputed.
@@ -22,16 +23,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from headspex.engine.fingerprint import identity_changes
 from headspex.engine.lock import DirectoryLock
+from headspex.engine.store_lines import encode_line, parse_line, value_problem
 from headspex.errors import InputError, OutputError, StoredDataError
 from tasks.scoring import METRICS as METRIC_NAMES
 
@@ -126,14 +127,14 @@ class ValueStore:
         for i, mask in enumerate(np.asarray(masks)):
             rec = {name: float(scores[name][i]) for name in METRIC_NAMES}
             key = mask_key(mask)
-            bad = [name for name, v in rec.items() if not math.isfinite(v)]
+            bad = [p for name, v in rec.items() if (p := value_problem(name, v))]
             if bad:
                 raise InputError(
-                    f"mask {key} scored {bad[0]}={rec[bad[0]]} (not finite), so the model's logits are not finite; "
-                    f"nothing of this chunk was stored in {self.path}: check the model, or load it in float32"
+                    f"mask {key} scored {bad[0]}, so the model's logits are not usable; nothing of this chunk was "
+                    f"stored in {self.path}: check the model, or load it in float32"
                 )
             new[key] = rec
-            lines.append(json.dumps({"mask": key, **rec}) + "\n")
+            lines.append(encode_line(key, rec))
         _append_bytes(self.path / "values.jsonl", "".join(lines).encode())
         self._records.update(new)
 
@@ -162,6 +163,7 @@ class _Scan(NamedTuple):
     records: dict[str, dict[str, float]]
     good: list[bytes]  # complete good lines, newline included
     bad: list[tuple[int, bytes, str]]  # (1-based line number, raw line, what is wrong)
+    unsummed: int = 0  # good lines without a checksum (written by headspex < 0.3)
 
 
 def _load_values(path: Path, n_players: int | None, *, writable: bool, repair: bool) -> dict[str, dict[str, float]]:
@@ -177,6 +179,9 @@ def _load_values(path: Path, n_players: int | None, *, writable: bool, repair: b
         more = f" (and {len(scan.bad) - 1} more bad line{'s' * (len(scan.bad) > 2)})" if len(scan.bad) > 1 else ""
         reader = "" if writable else "load_store only reads; "
         raise StoredDataError(f"{path}: line {n} {why}{more}; {reader}{REPAIR_HINT}")
+    if scan.unsummed:
+        print(f"note: {path} has {scan.unsummed} line{'s' * (scan.unsummed > 1)} without checksums (written by "
+              "headspex < 0.3); they are read as they are, so edits to them cannot be noticed", file=sys.stderr)
     if scan.bad:
         _move_bad_lines(path, scan)
     elif writable and end < len(data):
@@ -189,52 +194,18 @@ def _scan(data: bytes, n_players: int | None) -> _Scan:
     records: dict[str, dict[str, float]] = {}
     good: list[bytes] = []
     bad: list[tuple[int, bytes, str]] = []
+    unsummed = 0
     for n, raw in enumerate(data.split(b"\n")[:-1], start=1):
         if not raw.strip():
             continue
-        parsed = _parse_line(raw, n_players)
+        parsed = parse_line(raw, n_players)
         if isinstance(parsed, str):
             bad.append((n, raw, parsed))
         else:
             records[parsed[0]] = parsed[1]
             good.append(raw + b"\n")
-    return _Scan(records, good, bad)
-
-
-def _parse_line(raw: bytes, n_players: int | None) -> tuple[str, dict[str, float]] | str:
-    """(mask key, metrics) of one line, or what is wrong with it."""
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        return f"is not UTF-8 text (bad byte at column {e.start + 1})"
-    except json.JSONDecodeError as e:
-        return f"is not valid JSON ({e.msg} at column {e.colno})"
-    if not isinstance(obj, dict):
-        return "is not a JSON object"
-    key = obj.get("mask")
-    if not _valid_key(key, n_players):
-        return f'has no valid "mask" (expected the lowercase hex of {n_players or "the"} packed mask bits)'
-    missing = [m for m in METRIC_NAMES if m not in obj]
-    if missing:
-        return f"lacks the metric{'s' * (len(missing) > 1)} {', '.join(missing)}"
-    bad = [m for m in METRIC_NAMES if not _finite_number(obj[m])]
-    if bad:
-        return f"has a non-numeric or non-finite {', '.join(bad)}"
-    return key, {m: float(obj[m]) for m in METRIC_NAMES}
-
-
-def _valid_key(key: Any, n_players: int | None) -> bool:
-    if not isinstance(key, str) or not key:
-        return False
-    try:
-        packed = bytes.fromhex(key)
-    except ValueError:
-        return False
-    return packed.hex() == key and (n_players is None or len(packed) == (n_players + 7) // 8)
-
-
-def _finite_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            unsummed += not parsed[2]
+    return _Scan(records, good, bad, unsummed)
 
 
 def _move_bad_lines(path: Path, scan: _Scan) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from headspex._io import remove_stale_temporaries
 from headspex.engine.loaded_model import MARKER_FORMAT, PRUNED_MARKER, LoadedModel
 from headspex.engine.sources import quiet_transformers
 from headspex.errors import InputError
@@ -188,6 +189,7 @@ def _write_atomically(target: Path, pruned: Any, tokenizer: Any, marker: dict, o
     passes again right before the swap (an empty directory, or a checkpoint this export wrote).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)  # a killed export's hidden copies (their process is dead), never anything else
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp, old = target.parent / f".{target.name}.tmp-{tag}", target.parent / f".{target.name}.old-{tag}"
     try:

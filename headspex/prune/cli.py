@@ -2,7 +2,7 @@
 
 With no options it runs the layer-range study on the embedded SmolLM2 and the IOI task, with the fair
 protocol (a pilot of random masks that is also the random baseline, matched budgets, float32 test scores,
-paired bootstrap intervals), sized to finish in about 9 minutes on 2 CPU cores. ``--layers all`` (or a union
+paired bootstrap intervals), sized to finish in about 6 minutes on 2 CPU cores. ``--layers all`` (or a union
 such as ``1-10+21-30``) makes every head of those layers a player of one game and draws the whole-model
 pruning curves over a sweep of keep levels instead (``python -m headspex.curves`` is the same with
 ``--layers all`` as its default). A rerun with the same ``--out`` resumes from the stored values;
@@ -12,6 +12,7 @@ pruning curves over a sweep of keep levels instead (``python -m headspex.curves`
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any, Sequence
 
@@ -36,8 +37,11 @@ def _model_args(g: Any) -> None:
     g.add_argument("--task", default="ioi",
                    help="task name (ioi, induction, facts, capitals, mmlu, mmlu:<subject>, ...) or a .jsonl file "
                         "of your own questions")
-    g.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None,
-                   help="model dtype for the training masks (default: bfloat16, ~4x faster than float32 on this CPU)")
+    g.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+                   help="model dtype for the training masks. auto (the default) measures this machine: bfloat16 on GPUs "
+                        "and on CPUs with bf16 units (about 4x faster there), float32 on CPUs without them (AVX2 only, "
+                        "where bfloat16 is 5-50x slower); a resumed --out keeps the dtype it was made in. The choice is "
+                        "printed and recorded in config.json")
     g.add_argument("--test-dtype", choices=["float32", "bfloat16"], default="float32",
                    help="dtype of the test-split evaluation of every selected mask (the random baseline runs in --dtype, with "
                         "float32 answer logits)")
@@ -47,6 +51,9 @@ def _model_args(g: Any) -> None:
     g.add_argument("--n-test", type=int, default=80,
                    help="test questions (default: 80, sized for a 2-core CPU; 0 = the task's whole split)")
     g.add_argument("--n-shots", type=int, default=0, help="few-shot exemplars per prompt, from the train split (default: 0)")
+    g.add_argument("--duplicates", choices=["refuse", "collapse"], default="refuse",
+                   help="a task file's repeated questions (the same prompt, choices and answer): refuse them, naming "
+                        "both lines, or collapse them to their first copy with a warning (default: refuse)")
     g.add_argument("--exemplars", choices=["per-question", "shared"], default="per-question",
                    help="per-question: each prompt its own exemplars; shared: one set before every prompt (the "
                         "original MMLU protocol; the engine then computes the shared block once per mask)")
@@ -57,7 +64,8 @@ def load_task(args: argparse.Namespace, tokenizer: Any, max_tokens: int | None =
     import tasks
 
     return tasks.load(args.task, seed=args.seed, tokenizer=tokenizer, n_train=args.n_train or None,
-                      n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars, max_tokens=max_tokens)
+                      n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars, max_tokens=max_tokens,
+                      duplicates=args.duplicates)
 
 
 def _protocol_args(g: Any, layers: str) -> None:
@@ -186,15 +194,22 @@ def _run_locked(args: argparse.Namespace) -> int:
     from headspex.engine.models import load_model
     from headspex.players import parse_layer_ranges
     from headspex.prune import runs
+    from headspex.prune.run_dtype import confirm_agreement, resolve_run_dtype
 
     t0 = time.perf_counter()
     whole = args.one_game or runs.is_one_game(args.layers)
     runs.config_for(args, whole, ranges=[[0]], seed=args.seed)  # validates the options before the model loads
     if args.task not in tasks.list_tasks() and not args.task.endswith(".jsonl"):
         tasks.describe(args.task)  # raises the "unknown task ... did you mean" error
-    model = load_model(args.model, dtype=args.dtype or "bfloat16", device=args.device)
+    choice = resolve_run_dtype(args)
+    model = load_model(args.model, dtype=choice.dtype, device=args.device)
     ranges = parse_layer_ranges(args.layers, model.n_layers, model.n_heads)
     task = load_task(args, model.tokenizer, max_tokens=getattr(model, "context_length", None))
+    choice, model = confirm_agreement(choice, model, task)
+    args.dtype_choice = choice.to_dict()  # recorded in config.json
+    model.dtype_choice = choice
+    if choice.requested == "auto":
+        print(choice.line(), file=sys.stderr)
     if args.budget_sweep:  # one game (--layers all, or a '+' union) is swept as one range of all its heads
         return runs.run_sweep(args, model, task, ranges, t0)
     if args.validation:

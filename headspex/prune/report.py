@@ -22,10 +22,12 @@ from headspex.prune.html.verdict import (accuracy_caption, n_test_questions, stu
                                          verdict_sentences)
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import accuracy_pivot
+from headspex.reporting.escape import escape_markdown
 from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
 from headspex.reporting.trust import TrustReport
 from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
 from headspex.reporting.verdict import ceiling_sentence
+from headspex.rundir import missing_seeds_note
 
 PAPER_ENERGY = "Paper (Llama-3.1-8B, accuracy value): layers 1-3 80/8/12 %, 14-16 67/23/10 %, 30-32 51/39/10 %."
 
@@ -37,6 +39,9 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables, trust = study_tables(results)
+    missing = missing_seeds_note(_run_meta(out), [r.config.seed for r in results])
+    if missing:
+        trust.notes.insert(0, missing)
     files = {name: _csv(table, out / f"{name}.csv") for name, table in tables.items()}
     for r in results[0].ranges:
         label = format_layer_range(r.layers)
@@ -161,6 +166,7 @@ def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) ->
 
 
 def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model: str, task: str) -> str:
+    model, task = escape_markdown(model), escape_markdown(task)  # user input: shown as written, never as markup
     first = results[0]
     seed = first.config.seed
     upsets = [f"![interactions {format_layer_range(r.layers)}](interactions_upset_layers-{format_layer_range(r.layers)}"

@@ -215,12 +215,12 @@ def write_config(path: Path, kind: str, config: Any, model: Any, task: Any, args
                  settings: dict, seconds: float) -> None:
     """``config.json``: the configuration (under ``kind``: "study" or "curve"), every argument, model, task,
     versions, commit, command, and the settings a rerun on the same ``--out`` must match."""
-    record = {kind: asdict(config), "arguments": vars(args), "model": model.name, "architecture": model.architecture,
+    record = {kind: asdict(config), "arguments": {k: v for k, v in vars(args).items() if k != "dtype_choice"}, "model": model.name, "architecture": model.architecture,
               "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device), "task": task.name,
               "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": versions(),
               "commit": commit(), "command": f"{getattr(args, 'prog', 'python -m headspex.prune')} " + " ".join(sys.argv[1:]),
               "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
-              "proxy_search": _proxy_search(), "settings": settings}
+              "proxy_search": _proxy_search(), "dtype_choice": getattr(args, "dtype_choice", None), "settings": settings}
     atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 
