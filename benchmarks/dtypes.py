@@ -37,20 +37,20 @@ def run(*, model: str, task: str, layers: str, n_train: int, n_masks: int, round
     from headspex.engine.game import MaskGame
     from headspex.engine.models import load_model
     from headspex.engine.sampling import sample_masks
-    from headspex.players import parse_layer_ranges
+    from headspex.players import layer_players, parse_layer_ranges
 
     dtypes = dtype_report("cpu")
     print(dtype_line(dtypes), flush=True)
     models = {dt: load_model(model, dtype=dt) for dt in DTYPES}
     first = models["float32"]
     the_task = tasks.load(task, tokenizer=first.tokenizer, seed=seed, n_train=n_train, n_test=8)
-    players = parse_layer_ranges(layers, first.n_layers, first.n_heads)[0]
-    masks = sample_masks(n_masks, len(players), seed=seed)
+    players = layer_players(parse_layer_ranges(layers, first.n_layers, first.n_heads)[0], first.n_heads)
     with warnings.catch_warnings():  # bfloat16 is timed on purpose, however slow it is here
         warnings.simplefilter("ignore", RuntimeWarning)
         games = {dt: MaskGame(m, the_task, players) for dt, m in models.items()}
     best = {dt: float("inf") for dt in DTYPES}
-    for _ in range(rounds):
+    for r in range(rounds):  # fresh masks each round: a game answers masks it has seen from memory
+        masks = sample_masks(n_masks, len(players), seed=seed * 1000 + r)
         for dt, game in games.items():
             best[dt] = min(best[dt], seconds_per_mask(game, masks))
     ratio = best["bfloat16"] / best["float32"]

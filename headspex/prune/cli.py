@@ -2,7 +2,8 @@
 
 With no options it runs the layer-range study on the embedded SmolLM2 and the IOI task, with the fair
 protocol (a pilot of random masks that is also the random baseline, matched budgets, float32 test scores,
-paired bootstrap intervals), sized to finish in about 6 minutes on 2 CPU cores. ``--layers all`` (or a union
+paired bootstrap intervals), sized to finish in about 17 minutes on a 2-core CPU without bf16 units (float32), 6 with them (bfloat16):
+results/dtype-auto and results/smollm2-default/TIME.md. ``--layers all`` (or a union
 such as ``1-10+21-30``) makes every head of those layers a player of one game and draws the whole-model
 pruning curves over a sweep of keep levels instead (``python -m headspex.curves`` is the same with
 ``--layers all`` as its default). A rerun with the same ``--out`` resumes from the stored values;
