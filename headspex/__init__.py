@@ -24,7 +24,7 @@ no model, no torch and reads no data: names resolve on first use.
 
 from headspex._lazy import lazy_exports
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     # engine: a model, the masked game on a task's split, masks to evaluate

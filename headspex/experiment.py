@@ -53,7 +53,7 @@ class ExperimentConfig:
     ablation: str = "zero"
     seed: int = 0
     methods: tuple[str, ...] = ("proxyspex", "lasso", "best-of-n", "single-head", "random")
-    milp_time_limit: float = 5.0
+    milp_time_limit: float | None = None  # a wall-clock cap on each MILP: off (selections then depend on load)
     max_terms: int = 5000
     iterative_fraction: float = 0.1
     test_dtype: str = "float32"

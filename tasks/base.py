@@ -26,6 +26,7 @@ class LoadOptions:
     source: str = "auto"
     exemplars: str = "per-question"
     duplicates: str = "refuse"
+    unsplit: bool = False  # internal (tasks.facts pools parts): every question in `train`, none in `test`
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .base import LoadOptions, Question, Task
 from .exemplars import plan_exemplars
-from .splits import SPLIT_METHOD, check_int, resolve_sizes, split_ids
+from .splits import SPLIT_METHOD, check_int, seeded_order, split_task
 
 __all__ = ["Fact", "build_fact_task", "tokenizer_name"]
 
@@ -96,8 +96,10 @@ def build_fact_task(
     seed, tokenizer, n_shots = check_int("seed", opts.seed), opts.tokenizer, check_int("n_shots", opts.n_shots)
     usable, dropped = _usable_facts(facts, n_choices, tokenizer, seed, list(dropped))
     ids = [f.id for f, _ in usable]
-    n_tr, n_te = resolve_sizes(len(usable), opts.n_train, opts.n_test)
-    train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
+    if opts.unsplit:  # pooled by tasks.facts, which splits the pool once
+        train_idx, test_idx = seeded_order(ids, seed), []
+    else:
+        train_idx, test_idx = split_task(ids, seed, opts.n_train, opts.n_test, what=name)
     plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars)
     train_idx = plan.train_idx
     by_id = {f.id: f for f, _ in usable}
@@ -169,7 +171,7 @@ def _fact_info(name: str, info: dict[str, Any] | None, seed: int, n_shots: int, 
             "n_items": sizes[0],
             "n_train": sizes[1],
             "n_test": sizes[2],
-            "defaults": "half/half: n_test = N // 2, n_train = N - n_test",
+            "defaults": "by role: every test-role / training-role question (about half each; tasks.splits)",
             "method": SPLIT_METHOD,
         },
         dropped=dropped,

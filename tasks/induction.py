@@ -21,7 +21,7 @@ from headspex.errors import InputError
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .prepared import build_question_task, require_words, single_token_words
-from .splits import check_int, resolve_sizes
+from .splits import check_int, items_needed
 
 __all__ = ["MAX_LEN", "MIN_LEN", "N_CHOICES", "N_ITEMS", "WORDS", "induction_words", "load_induction"]
 
@@ -54,13 +54,13 @@ def load_induction(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> T
     """`n_items` seeded induction questions (more if n_train + n_test ask for more), four choices.
 
     Prompts are distinct (a repeated draw is redrawn). The choice order is seeded per item. Split
-    half/half by default (1,000 items: 500 train / 500 test).
+    by role (about half each of 1,000 items; tasks.splits).
     """
     seed = check_int("seed", opts.seed)
     check_int("n_items", n_items, minimum=1)
     words = induction_words(opts.tokenizer)
     require_words("induction", "words", words, MAX_LEN, len(WORDS))
-    n_total = max(n_items, (opts.n_train or 0) + (opts.n_test or 0))
+    n_total = items_needed(lambda k: f"induction:{k}", seed, n_items, opts.n_train, opts.n_test)
     questions: list[Question] = []
     seen: set[str] = set()
     for k in range(n_total):
@@ -79,7 +79,6 @@ def load_induction(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> T
         rng.shuffle(options)
         choices = tuple(" " + w for w in options)
         questions.append(Question(prompt=prompt, choices=choices, answer=options.index(answer), id=f"induction:{k}"))
-    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test)
     info = {
         "source": "generated (tasks.induction)",
         "list_length": [MIN_LEN, MAX_LEN],
@@ -90,6 +89,7 @@ def load_induction(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> T
         "choices": f"the next word and {N_CHOICES - 1} other words of the list, order seeded per item",
     }
     return build_question_task(
-        name, questions, opts, n_train=n_train, n_test=n_test, shot_suffix="", info=info,
-        split_defaults=f"half/half of max({n_items}, n_train + n_test) generated items: n_test = N // 2",
+        name, questions, opts, n_train=opts.n_train, n_test=opts.n_test, shot_suffix="", info=info,
+        split_defaults=f"every test-role / training-role item of {n_total} generated (at least {n_items}, more when "
+                       "n_train or n_test ask for more)",
     )

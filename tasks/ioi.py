@@ -20,7 +20,7 @@ from headspex.errors import InputError
 from .base import LoadOptions, Question, Task
 from .factual import tokenizer_name
 from .prepared import build_question_task, require_words, single_token_words
-from .splits import check_int, resolve_sizes
+from .splits import check_int, items_needed
 
 __all__ = ["N_ITEMS", "NAMES", "OBJECTS", "PLACES", "TEMPLATES", "ioi_names", "load_ioi"]
 
@@ -80,13 +80,13 @@ def load_ioi(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> Task:
     """`n_items` seeded IOI questions (more if n_train + n_test ask for more), two choices (IO, S).
 
     Prompts are distinct (a repeated draw is redrawn). The choice order is seeded per item, so the
-    answer index is 0 or 1. Split half/half by default (1,000 items: 500 train / 500 test).
+    answer index is 0 or 1. Split by role (about half each of 1,000 items; tasks.splits).
     """
     seed = check_int("seed", opts.seed)
     check_int("n_items", n_items, minimum=1)
     names = ioi_names(opts.tokenizer)
     require_words("ioi", "names", names, 2, len(NAMES))
-    n_total = max(n_items, (opts.n_train or 0) + (opts.n_test or 0))
+    n_total = items_needed(lambda k: f"ioi:{k}", seed, n_items, opts.n_train, opts.n_test)
     questions: list[Question] = []
     seen: set[str] = set()
     orders = {"ABBA": 0, "BABA": 0}
@@ -105,7 +105,6 @@ def load_ioi(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> Task:
         random.Random(f"{seed}|ioi-order|{k}").shuffle(choices)
         answer = choices.index(" " + io)
         questions.append(Question(prompt=prompt, choices=tuple(choices), answer=answer, id=f"ioi:{k}"))
-    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test)
     info = {
         "source": "generated (tasks.ioi), after Wang et al. 2022, 'Interpretability in the Wild'",
         "templates": list(TEMPLATES),
@@ -116,6 +115,7 @@ def load_ioi(name: str, opts: LoadOptions, *, n_items: int = N_ITEMS) -> Task:
         "choices": "the indirect object (answer) and the subject, order seeded per item",
     }
     return build_question_task(
-        name, questions, opts, n_train=n_train, n_test=n_test, shot_suffix=".", info=info,
-        split_defaults=f"half/half of max({n_items}, n_train + n_test) generated items: n_test = N // 2",
+        name, questions, opts, n_train=opts.n_train, n_test=opts.n_test, shot_suffix=".", info=info,
+        split_defaults=f"every test-role / training-role item of {n_total} generated (at least {n_items}, more when "
+                       "n_train or n_test ask for more)",
     )

@@ -13,7 +13,7 @@ id:      optional unique string; default "<file stem>:<line number>" (lines coun
 Other fields are ignored. A bad line raises InputError (a ValueError) naming the file, the line and the
 field; so does a line that is not UTF-8. With a tokenizer, choices of one question that share their first
 token are refused too.
-Split seeded like every other task: half/half by default.
+Split seeded like every other task: by role, about half/half by default (tasks.splits).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .duplicates import check_duplicates, first_copies, question_key
 from .prepared import build_question_task
 from .exemplars import check_exemplars
 from .sources import check_source
-from .splits import check_int, resolve_sizes
+from .splits import check_int
 
 __all__ = ["check_task_file", "load_jsonl", "load_jsonl_task", "read_jsonl_questions"]
 
@@ -177,7 +177,6 @@ def load_jsonl_task(name: str, opts: LoadOptions) -> Task:
     check_source(opts.source)
     path = Path(name)
     questions = read_jsonl_questions(path, opts.tokenizer, opts.duplicates)
-    n_train, n_test = resolve_sizes(len(questions), opts.n_train, opts.n_test, what=f"task file {path.name}")
     info = {
         "source": str(path.resolve()),
         "duplicates": opts.duplicates,
@@ -185,8 +184,8 @@ def load_jsonl_task(name: str, opts: LoadOptions) -> Task:
         "tokenizer": tokenizer_name(opts.tokenizer),
     }
     return build_question_task(
-        name, questions, opts, n_train=n_train, n_test=n_test, info=info,
-        split_defaults="half/half: n_test = N // 2, n_train = N - n_test",
+        name, questions, opts, n_train=opts.n_train, n_test=opts.n_test, info=info, what=f"task file {path.name}",
+        split_defaults="every test-role question / every training-role question (about half each)",
     )
 
 

@@ -28,7 +28,7 @@ from .sources import (
 )
 from .exemplars import plan_exemplars
 from .duplicates import first_copies
-from .splits import SPLIT_METHOD, check_int, resolve_sizes, split_ids
+from .splits import SPLIT_METHOD, check_int, split_task
 
 __all__ = ["HUB_DATASET", "MMLU_SUBJECTS", "MmluRow", "load_mmlu", "rows_from_hub", "rows_from_jsonl"]
 
@@ -179,7 +179,7 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
         rows = tuple(r for r in all_rows if r.subject == subject)
         dropped = [d for d in all_dropped if d.get("subject") == subject]
         train_cap = test_cap = None
-        defaults = "half/half: n_test = N // 2, n_train = N - n_test"
+        defaults = "by role: every test-role / training-role question (about half each; tasks.splits)"
         if not rows:
             raise TaskSourceError(f"MMLU source {source_desc} has no questions for subject {subject!r}")
     kept, repeats = first_copies([(r.subject, r.question, r.options, r.answer) for r in rows])
@@ -187,8 +187,8 @@ def load_mmlu(name: str, opts: LoadOptions, *, subject: str | None) -> Task:
     rows = tuple(rows[i] for i in kept)
     by_id = {r.id: r for r in rows}
     ids = [r.id for r in rows]
-    n_tr, n_te = resolve_sizes(len(rows), opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap)
-    train_idx, test_idx = split_ids(ids, seed, n_tr, n_te)
+    train_idx, test_idx = split_task(ids, seed, opts.n_train, opts.n_test, train_cap=train_cap, test_cap=test_cap,
+                                     what=name)
     plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars,
                           group_of=lambda i: by_id[i].subject)
     train_idx = plan.train_idx

@@ -17,7 +17,7 @@ from headspex.errors import InputError
 
 from .base import LoadOptions, Question, Task
 from .exemplars import plan_exemplars
-from .splits import SPLIT_METHOD, check_int, split_ids
+from .splits import SPLIT_METHOD, check_int, split_task
 
 __all__ = ["build_question_task", "require_words", "single_token_words"]
 
@@ -56,17 +56,20 @@ def build_question_task(
     questions: Sequence[Question],
     opts: LoadOptions,
     *,
-    n_train: int,
-    n_test: int,
+    n_train: int | None,
+    n_test: int | None,
     split_defaults: str,
     shot_suffix: str = "",
     group_of: Callable[[str], str] | None = None,
     info: dict[str, Any] | None = None,
+    test_cap: int | None = None,
+    what: str | None = None,
 ) -> Task:
     """Split zero-shot `questions` (ids unique) with the seed and add few-shot exemplars.
 
-    n_train, n_test: resolved split sizes (see `tasks.splits.resolve_sizes`); `split_defaults` says
-                     in words how the defaults are chosen, for `task.info`
+    n_train, n_test: split sizes asked for (None: every question of the role, the test split capped by
+                     `test_cap`; see `tasks.splits.split_task`); `split_defaults` says in words how the
+                     defaults are chosen, for `task.info`; `what` names the source in errors
     shot_suffix:     text after an exemplar's answer ("." for a sentence, "" for none)
     group_of:        question id -> group; exemplars of the question's own group come first
     """
@@ -75,7 +78,7 @@ def build_question_task(
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         raise InputError(f"task {name!r}: question ids must be unique; repeated: {repeated[:5]}")
-    train_idx, test_idx = split_ids(ids, seed, n_train, n_test)
+    train_idx, test_idx = split_task(ids, seed, n_train, n_test, test_cap=test_cap, what=what or f"task {name!r}")
     plan = plan_exemplars(ids, train_idx, n_shots, seed, policy=opts.exemplars, group_of=group_of)
     train_idx = plan.train_idx
     by_id = {q.id: q for q in questions}

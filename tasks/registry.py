@@ -98,12 +98,13 @@ def load(
     tokenizer: the model's tokenizer; factual tasks then pick distractors whose first tokens differ
                from each other and from the answer (recommended); MMLU checks its " A".." D"
     n_shots:   few-shot exemplars per prompt, taken from the train split only (0 = zero-shot)
-    n_train, n_test: split sizes; defaults: MMLU subject, capitals*, us-state-capitals, elements,
-               JSONL files: half/half (n_test = N // 2, n_train = N - n_test, N = usable items); all of
-               MMLU (`mmlu`): n_test = 500, n_train = 200; `facts`: n_test = 300, n_train = the rest;
-               `ioi`, `induction`: half/half of 1,000 generated items (more are generated when
-               n_train + n_test ask for more). Test is taken first in the seeded order, so it
-               does not change with n_train. Train and test never overlap.
+    n_train, n_test: split sizes. Each question's role (test, or training/validation) is fixed by the seed and
+               its id alone (`tasks.splits`), about half each; test = the first n_test test-role questions,
+               train = the first n_train training-role ones, so no size moves a question between them and
+               train and test never overlap. Defaults: every question of the role, except all of MMLU
+               (`mmlu`: n_test = 500, n_train = 200) and `facts` (n_test at most 300); `ioi`, `induction`
+               generate 1,000 items, more when n_train or n_test ask for more. A size over its role's pool
+               is refused, naming the pool.
     source:    "auto" (offline package / Debian file when installed, else the Hugging Face hub copy
                unless HF_HUB_OFFLINE is set), "offline", or "hub" (MMLU only). A missing source
                raises TaskSourceError naming the install command.

@@ -45,7 +45,7 @@ class CurveConfig(ExperimentConfig):
     budget: int = 400
     n_random: int = 100
     methods: tuple[str, ...] = METHODS
-    milp_time_limit: float = 10.0
+    milp_time_limit: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -119,8 +119,10 @@ def _protocol_args(g: Any, layers: str) -> None:
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "
                         "or margin; the test split reports accuracy and log-probability")
     g.add_argument("--milp-time-limit", type=float, default=None,
-                   help="seconds per exact selection before falling back to greedy + swap search "
-                        + both("milp_time_limit"))
+                   help="a wall-clock cap in seconds on each exact selection (default: none; the MILP stops after "
+                        "a fixed number of branch-and-bound nodes and the swap search after a fixed number of "
+                        "rounds, so the same command gives the same selections on an idle or a loaded machine; a "
+                        "cap makes them depend on the machine's load)")
     g.add_argument("--max-terms", type=int, default=study["max_terms"].default,
                    help="Moebius terms above which the greedy + swap heuristic replaces the exact MILP")
     g.add_argument("--budget-sweep", default=None, metavar="BUDGETS",

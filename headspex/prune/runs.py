@@ -20,6 +20,7 @@ from headspex._cli import commit, versions
 from headspex._io import atomic_write_text
 from headspex.errors import InputError
 
+NOT_ARGUMENTS = {"dtype_choice", "validation_ids"}  # set on args by the run, recorded under their own keys
 PER_MODE = ("keep", "budget", "n_random", "methods", "milp_time_limit")  # defaults: StudyConfig's or CurveConfig's
 
 
@@ -142,6 +143,7 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
     test_model, tables = test_model_for(model, args.test_dtype), []
     fixed = int(task.info.get("seed") or 0)
     val_task = validation_task(args, model, task) if args.validation else None
+    args.validation_ids = None if val_task is None else [q.id for q in val_task.test]  # recorded in config.json
     for seed in range(args.seed, args.seed + args.seeds):
         config = replace(config, seed=seed)
         write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
@@ -169,19 +171,41 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
 
 
 def validation_task(args: argparse.Namespace, model: Any, task: Any) -> Any:
-    """A task whose test split is ``--validation`` training-split questions after the ``--n-train`` the proxy
-    trains on (splits are nested in the seeded order), and whose train split is the study's (head means)."""
+    """A task whose test split is ``--validation`` training-role questions after the ``--n-train`` the proxy
+    trains on (training-role questions in seeded order: never a test question of any run on this task and
+    seed, whatever its --n-test), and whose train split is the study's (head means)."""
     import tasks
 
     n_train = len(task.train)
     wider = tasks.load(args.task, seed=args.seed, tokenizer=model.tokenizer, n_train=n_train + args.validation,
                        n_test=args.n_test or None, n_shots=args.n_shots, exemplars=args.exemplars,
-                       max_tokens=getattr(model, "context_length", None))
+                       max_tokens=getattr(model, "context_length", None), duplicates=args.duplicates)
     held_out = tuple(wider.train[n_train:])
     if [q.id for q in wider.train[:n_train]] != [q.id for q in task.train] or len(held_out) < args.validation:
         raise InputError(f"--validation {args.validation}: the task {task.name!r} has only {len(held_out)} training-"
                          f"split questions beyond the {n_train} used for training; ask for fewer")
+    check_disjoint(validation=held_out, test=task.test)
     return tasks.Task(f"{task.name}:validation", tuple(task.train), held_out, dict(task.info))
+
+
+def check_disjoint(**splits: Any) -> None:
+    """Refuse (InputError) when two of the named question splits share a question (by id or by prompt)."""
+    names = list(splits)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ids = {q.id for q in splits[a]} & {q.id for q in splits[b]}
+            prompts = {q.prompt for q in splits[a]} & {q.prompt for q in splits[b]}
+            if ids or prompts:
+                shared = sorted(ids) or sorted(prompts)
+                raise InputError(f"the {a} and {b} questions overlap ({len(shared)} shared, e.g. {shared[0]!r}): "
+                                 f"nothing may be chosen on questions it is then tested on")
+
+
+def question_ids(task: Any, validation: list[str] | None = None) -> dict[str, list[str]]:
+    """Every split's question ids (and the sweep's validation ids), for config.json: what a later run must not
+    test on if this one trained, validated or chose on it."""
+    ids = {split: [q.id for q in task.split(split)] for split in ("train", "test")}
+    return ids if validation is None else {**ids, "validation": list(validation)}
 
 
 def _print_trust(results: list) -> None:
@@ -215,12 +239,13 @@ def write_config(path: Path, kind: str, config: Any, model: Any, task: Any, args
                  settings: dict, seconds: float) -> None:
     """``config.json``: the configuration (under ``kind``: "study" or "curve"), every argument, model, task,
     versions, commit, command, and the settings a rerun on the same ``--out`` must match."""
-    record = {kind: asdict(config), "arguments": {k: v for k, v in vars(args).items() if k != "dtype_choice"}, "model": model.name, "architecture": model.architecture,
+    record = {kind: asdict(config), "arguments": {k: v for k, v in vars(args).items() if k not in NOT_ARGUMENTS}, "model": model.name, "architecture": model.architecture,
               "dtype": str(model.dtype).replace("torch.", ""), "device": str(model.device), "task": task.name,
               "task_info": task.info, "n_train": len(task.train), "n_test": len(task.test), "versions": versions(),
               "commit": commit(), "command": f"{getattr(args, 'prog', 'python -m headspex.prune')} " + " ".join(sys.argv[1:]),
               "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
-              "proxy_search": _proxy_search(), "dtype_choice": getattr(args, "dtype_choice", None), "settings": settings}
+              "proxy_search": _proxy_search(), "dtype_choice": getattr(args, "dtype_choice", None),
+              "question_ids": question_ids(task, getattr(args, "validation_ids", None)), "settings": settings}
     atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 

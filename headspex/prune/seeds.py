@@ -19,7 +19,7 @@ import pandas as pd
 from headspex.players import format_layer_range
 from headspex.prune.energy import SHARES, pooled_shares
 from headspex.prune.results import StudyResult
-from headspex.prune.stats import count_significant, mean_ci, paired_bootstrap
+from headspex.prune.stats import count_significant, holm_signs, mean_ci, paired_bootstrap_test
 
 BASELINE_ORDER = ("lasso", "best-of-n", "single-head")
 
@@ -62,22 +62,27 @@ class SeedSummary:
                 if method == reference or (keep, reference) not in r.test:
                     continue
                 for metric in ("accuracy", "logprob"):
-                    a = np.mean([res.ranges[i].test[(keep, reference)][metric] for res in self.results], axis=0)
-                    b = np.mean([res.ranges[i].test[(keep, method)][metric] for res in self.results], axis=0)
-                    iv = paired_bootstrap(a, b, n_boot=n_boot, seed=first.config.seed)
+                    per_seed_a = [res.ranges[i].test[(keep, reference)][metric] for res in self.results]
+                    per_seed_b = [res.ranges[i].test[(keep, method)][metric] for res in self.results]
+                    a, b = np.mean(per_seed_a, axis=0), np.mean(per_seed_b, axis=0)
+                    iv, p = paired_bootstrap_test(a, b, n_boot=n_boot, seed=first.config.seed)
+                    seeds = np.sign([np.mean(x) - np.mean(y) for x, y in zip(per_seed_a, per_seed_b)])
                     rows.append(dict(layers=format_layer_range(r.layers), keep=keep, baseline=method, metric=metric,
-                                     **iv.to_dict()))
-        return pd.DataFrame(rows)
+                                     **iv.to_dict(), p=p, seeds_agree=int((seeds == np.sign(iv.estimate)).sum()),
+                                     n_seeds=len(seeds)))
+        table = pd.DataFrame(rows)
+        if len(table):  # Holm over the cells of each comparison (baseline, metric)
+            table["holm_sign"] = 0
+            for _, g in table.groupby(["baseline", "metric"], sort=False):
+                table.loc[g.index, "holm_sign"] = holm_signs(g["estimate"], g["p"])
+        return table
 
     def significance_counts(self, significance: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Per (baseline, metric): cells where ProxySPEX is significantly better, worse, or within noise."""
+        """Per (baseline, metric): cells where ProxySPEX is significantly better, worse, or within noise, with
+        Holm's correction over the comparison's cells first (the primary figure), uncorrected beside it, and the
+        cells where the difference has the same sign in every seed."""
         sig = self.significance() if significance is None else significance
-        rows = []
-        for (baseline, metric), g in sig.groupby(["baseline", "metric"], sort=False):
-            signs = g["sign"].to_numpy()
-            rows.append(dict(baseline=baseline, metric=metric, better=int((signs > 0).sum()),
-                             worse=int((signs < 0).sum()), within_noise=int((signs == 0).sum()), cells=len(g)))
-        return pd.DataFrame(rows)
+        return count_table(sig)
 
     def energy(self) -> pd.DataFrame:
         """Per (layers, spectrum): shares (%) with pooled bootstrap intervals, CV R^2 and unexplained share."""
@@ -134,6 +139,24 @@ def accuracy_pivot(summary: pd.DataFrame, methods: Sequence[str]) -> pd.DataFram
     return pivot[[m for m in methods if m in pivot.columns]].reset_index()
 
 
+def count_table(sig: pd.DataFrame) -> pd.DataFrame:
+    """Per (baseline, metric) of a significance table: Holm-corrected counts (holm_better, holm_worse,
+    holm_within_noise), uncorrected counts (better, worse, within_noise), and the cells better or worse in every
+    seed (better_every_seed, worse_every_seed; with one seed, the same as the uncorrected estimate's sign)."""
+    rows = []
+    for (baseline, metric), g in sig.groupby(["baseline", "metric"], sort=False):
+        signs = g["sign"].to_numpy()
+        holm = g["holm_sign"].to_numpy() if "holm_sign" in g else np.zeros(len(g), int)
+        every = (g["seeds_agree"] == g["n_seeds"]).to_numpy() if "seeds_agree" in g else np.zeros(len(g), bool)
+        est = np.sign(g["estimate"].to_numpy())
+        rows.append(dict(baseline=baseline, metric=metric, holm_better=int((holm > 0).sum()),
+                         holm_worse=int((holm < 0).sum()), holm_within_noise=int((holm == 0).sum()),
+                         better=int((signs > 0).sum()), worse=int((signs < 0).sum()),
+                         within_noise=int((signs == 0).sum()), better_every_seed=int((every & (est > 0)).sum()),
+                         worse_every_seed=int((every & (est < 0)).sum()), cells=len(g)))
+    return pd.DataFrame(rows)
+
+
 def count_cells(significance: pd.DataFrame) -> dict[str, int]:
     """All cells of a significance table counted by sign (see :func:`~headspex.prune.stats.count_significant`)."""
     from headspex.prune.stats import Interval
@@ -141,4 +164,4 @@ def count_cells(significance: pd.DataFrame) -> dict[str, int]:
     return count_significant([Interval(r.estimate, r.low, r.high, r.level, r.n) for r in significance.itertuples()])
 
 
-__all__ = ["SHARES", "SeedSummary", "accuracy_pivot", "count_cells", "format_cell"]
+__all__ = ["SHARES", "SeedSummary", "accuracy_pivot", "count_cells", "count_table", "format_cell"]

@@ -16,7 +16,8 @@ from scipy import stats as _st
 
 from headspex._checks import check_count
 
-__all__ = ["Interval", "paired_bootstrap", "mean_ci", "bootstrap_ci", "mcnemar_p", "count_significant"]
+__all__ = ["Interval", "paired_bootstrap", "paired_bootstrap_test", "holm_signs", "mean_ci", "bootstrap_ci",
+           "mcnemar_p", "count_significant"]
 
 _BLOCK_ELEMENTS = 1 << 22  # bootstrap index matrix is drawn in blocks of at most ~4M int64 entries (32 MiB)
 
@@ -104,6 +105,13 @@ def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 2000, seed: int | None = 0
     methods); the index matrix ``[block, n_questions]`` is drawn in blocks to bound memory.
     Returns ``Interval(estimate=mean(a) - mean(b), low, high, level, n=n_questions)``.
     """
+    return paired_bootstrap_test(a, b, n_boot=n_boot, seed=seed, level=level)[0]
+
+
+def paired_bootstrap_test(a: Any, b: Any, *, n_boot: int = 2000, seed: int | None = 0,
+                          level: float = 0.95) -> tuple[Interval, float]:
+    """:func:`paired_bootstrap`'s interval and its two-sided bootstrap p-value for ``mean(a) - mean(b) = 0``:
+    ``min(1, 2 * (1 + #{boot on the far side of 0}) / (1 + n_boot))`` (the same draws as the interval)."""
     x, y = _check_pair(a, b, min_len=2)
     n_boot = check_count(n_boot, "n_boot", 1)
     level = _check_level(level)
@@ -117,7 +125,23 @@ def paired_bootstrap(a: Any, b: Any, *, n_boot: int = 2000, seed: int | None = 0
         idx = rng.integers(0, n, size=(stop - start, n))
         boots[start:stop] = diff[idx].mean(axis=1)
     low, high = _percentiles(boots, level)
-    return Interval(float(diff.mean()), low, high, level, n)
+    far = min(int((boots <= 0).sum()), int((boots >= 0).sum()))
+    p = min(1.0, 2.0 * (1 + far) / (1 + n_boot))
+    return Interval(float(diff.mean()), low, high, level, n), p
+
+
+def holm_signs(estimates: Any, p_values: Any, *, alpha: float = 0.05) -> np.ndarray:
+    """Holm's step-down correction over a family of tests: per test, the sign of its estimate (+1 / -1) where the
+    hypothesis of no difference is rejected at family-wise ``alpha``, else 0. ``estimates``, ``p_values``: [m]."""
+    est, p = np.asarray(estimates, dtype=np.float64), np.asarray(p_values, dtype=np.float64)
+    if est.shape != p.shape or est.ndim != 1:
+        raise ValueError(f"estimates and p_values must be 1-D of one length; got {est.shape} and {p.shape}")
+    m, out = p.size, np.zeros(p.size, dtype=int)
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        if not p[i] <= alpha / (m - rank):
+            break  # step-down: every larger p-value is kept too
+        out[i] = int(np.sign(est[i]))
+    return out
 
 
 def mean_ci(values: Any, *, level: float = 0.95) -> Interval:

@@ -30,7 +30,7 @@ import numpy as np
 
 # methods whose picks come from a proxy (the extrapolation check skips a pick chosen on its true value)
 PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-robust",
-                 "proxyspex-trust")
+                 "proxyspex-trust", "proxyspex-additive")
 TRY = ("Try more training masks (--budget), the robust rule (--proxyspex-rule robust, the default: candidates where "
        "bootstrap proxies agree, checked on true values), the trust region (--proxyspex-rule trust: the optimum stays "
        "near the best training mask), or another --sampling (matched: masks at the keep levels).")

@@ -63,7 +63,7 @@ class SelectionContext:
     sampling: str = "matched"
     refine: bool = True
     best_of_n: int | None = None
-    milp_time_limit: float = 20.0
+    milp_time_limit: float | None = None
     max_terms: int = 5000
     iterative_fraction: float = 0.1
     proxyspex_rule: str = DEFAULT_RULE
@@ -109,6 +109,19 @@ class SelectionContext:
         masks, values = self.training_set(n)
         return self.cached(f"proxy-{len(masks)}", lambda: Proxy(seed=self.seed, refine=self.refine,
                                                                 players=self.players).fit(masks, values))
+
+    def additive_proxy(self, n: int | None = None) -> Any:
+        """:meth:`proxy` with depth-1 trees only (no interaction term): ``proxyspex-additive``'s proxy."""
+        from dataclasses import replace as with_fields
+
+        from headspex.selection.controls import ADDITIVE_DEPTHS
+        from headspex.spectrum.proxy import Proxy
+        from headspex.spectrum.proxy_search import ProxySearch
+
+        masks, values = self.training_set(n)
+        search = with_fields(ProxySearch(), depths=ADDITIVE_DEPTHS)
+        return self.cached(f"additive-proxy-{len(masks)}", lambda: Proxy(search, seed=self.seed, refine=self.refine,
+                                                                         players=self.players).fit(masks, values))
 
     def spectrum(self, n: int | None = None) -> Any:
         """The spectrum selection maximises: the refined one when the proxy was refined, else the exact one."""

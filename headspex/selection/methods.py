@@ -20,6 +20,8 @@ training question, a gradient one forward and one backward pass.
   that the proxy is trained where the cheap rankings select (needs the context's ``grad_model``).
 - ``proxyspex-robust``: verify's budget split and check, on local optima of an uncertainty-aware objective: the
   mean of bootstrap-refitted proxies clipped to the best observed value, minus their spread (:mod:`.robust`).
+- ``proxyspex-additive`` and ``lasso-verify``: controls (:mod:`.controls`): the robust rule with depth-1 trees
+  (no interactions), and the robust rule's checking of candidates with LASSO's candidates instead of the trees'.
 - ``iterative-proxyspex``: from one level to the next, masks sampled around the current set, the proxy
   refitted on every mask so far, its best subset of the current set kept (:mod:`.iterative`).
 - ``lasso``: top k by linear coefficient on the proxy's masks. ``best-of-n``: the best of N random k-head
@@ -40,7 +42,7 @@ import numpy as np
 from headspex.engine.sampling import sample_k_masks
 from headspex.errors import InputError
 from headspex.selection.context import SelectionContext, check_rule
-from headspex.selection import robust, verify
+from headspex.selection import controls, robust, verify
 from headspex.selection.iterative import eliminate, iterative_proxyspex
 from headspex.selection.sequential import sequential
 from headspex.selection.registry import BASELINE, METHODS, SEEDLESS, MethodRun, register
@@ -117,10 +119,12 @@ def _find_candidates(ctx: SelectionContext, ks: list[int]) -> tuple[dict, int, i
     return checks, n_train, per_level
 
 
-def _verify_run(ctx: SelectionContext, ks: list[int], sel: dict, n_train: int, per_level: int, how: str) -> MethodRun:
+def _verify_run(ctx: SelectionContext, ks: list[int], sel: dict, n_train: int, per_level: int, how: str,
+                proxy: object = None) -> MethodRun:
     picked_lasso = sum(s.details["is_lasso"] for s in sel.values())
+    proxy = ctx.proxy(n_train) if proxy is None else proxy
     return MethodRun(sel, forward=(n_train + per_level * len(ks)) * ctx.n_questions,
-                     notes=f"proxy on {n_train} masks (CV R2 {ctx.proxy(n_train).cv_r2_:.3f}; best training value "
+                     notes=f"proxy on {n_train} masks (CV R2 {proxy.cv_r2_:.3f}; best training value "
                            f"{ctx.training_set(n_train)[1].max():.3f}), {per_level} candidates checked per level "
                            f"{how}; LASSO's top k won {picked_lasso} of {len(ks)} levels")
 
@@ -162,20 +166,52 @@ def _proxyspex_anchored(ctx: SelectionContext, ks: list[int]) -> MethodRun:
 
 @register("proxyspex-robust")
 def _proxyspex_robust(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    return _robust(ctx, ks, additive=False)
+
+
+@register("proxyspex-additive")
+def _proxyspex_additive(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    return _robust(ctx, ks, additive=True)
+
+
+def _robust(ctx: SelectionContext, ks: list[int], *, additive: bool) -> MethodRun:
+    """The robust rule on the context's proxy, or (``additive``) on its depth-1 twin: :mod:`.controls`."""
     n_train, per_level = verify.verify_budget(ctx.budget, len(ks))
     masks, values = ctx.training_set(n_train)
     weights = ctx.lasso_weights(n_train)
-    objective = robust.bootstrap_objective(ctx.proxy(n_train), masks, values, seed=ctx.seed)
+    proxy = ctx.additive_proxy(n_train) if additive else ctx.proxy(n_train)
+    objective = robust.bootstrap_objective(proxy, masks, values, seed=ctx.seed)
+    label = "additive" if additive else "robust"
     sel = {}
     for k in ks:
         lasso_mask = select_top_k(weights, k, label="lasso").mask
         found = robust.robust_candidates(objective, k, weights, masks, values, seed=ctx.seed)
         check = verify.checked(found, per_level, lasso_mask)
         sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask,
-                               label="robust")
+                               label=label)
+    trees = "depth-1 (additive) " if additive else ""
     return _verify_run(ctx, ks, sel, n_train, per_level,
-                       f"on the robust objective ({robust.N_BOOT} bootstrap refits, clipped mean - "
-                       f"{robust.LAMBDA:g} sd; best true value kept)")
+                       f"on the robust objective ({robust.N_BOOT} bootstrap {trees}refits, clipped mean - "
+                       f"{robust.LAMBDA:g} sd; best true value kept)", proxy=proxy)
+
+
+@register("lasso-verify")
+def _lasso_verify(ctx: SelectionContext, ks: list[int]) -> MethodRun:
+    n_train, per_level = verify.verify_budget(ctx.budget, len(ks))
+    masks, values = ctx.training_set(n_train)
+    weights = ctx.lasso_weights(n_train)
+    sel = {}
+    for k in ks:
+        lasso_mask = select_top_k(weights, k, label="lasso").mask
+        found = controls.linear_candidates(weights, k, masks, values, seed=ctx.seed)
+        check = verify.checked(found, per_level, lasso_mask)
+        sel[k] = verify.choose(check, np.asarray(ctx.game(np.stack([c.mask for c in check]))), lasso_mask,
+                               label="lasso-verify")
+    picked_lasso = sum(s.details["is_lasso"] for s in sel.values())
+    return MethodRun(sel, forward=(n_train + per_level * len(ks)) * ctx.n_questions,
+                     notes=f"LASSO on {n_train} masks; {per_level} of its candidates (top k, {controls.N_BOOT} "
+                           f"bootstrap refits' top k, single swaps by linear score) checked per level, best true "
+                           f"value kept; LASSO's top k won {picked_lasso} of {len(ks)} levels")
 
 
 @register("iterative-proxyspex")

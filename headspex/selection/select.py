@@ -7,11 +7,14 @@ Objective: the proxy in the Moebius basis, ``f(m) = sum_{S subset of kept(m)} a(
   support of order >= 2 (continuous suffices: at an optimum ``y_S = prod_{i in S} y_i``);
   ``a(S) > 0``: ``y_S <= y_i`` (i in S); ``a(S) < 0``: ``y_S >= sum_{i in S} y_i - |S| + 1``;
   ``sum_i y_i = k``; constant added. Objective scaled to ``max |a| = 1``; relative gap 0 (HiGHS keeps
-  its absolute gap, 1e-6 of the largest |a|).
-- ``select_heads_greedy_swap``, the fallback (more than ``max_terms`` terms, or no solution in
-  time): greedy forward (add the best head until k) and, time permitting, backward (drop the
-  cheapest head until n - k are gone); from the better, steepest-ascent 1-swap local search over
-  all ``k (n - k)`` swaps per round, evaluated as mask batches, until none improves or time is up.
+  its absolute gap, 1e-6 of the largest |a|). It stops after ``node_limit`` branch-and-bound nodes.
+- ``select_heads_greedy_swap``, the fallback (more than ``max_terms`` terms, or no solution within the
+  node limit): greedy forward (add the best head until k) and backward (drop the cheapest head until
+  n - k are gone); from the better, steepest-ascent 1-swap local search over all ``k (n - k)`` swaps per
+  round, evaluated as mask batches, until none improves or after ``max_rounds`` rounds.
+- Determinism: by default nothing stops on the wall clock, so the same inputs give the same selection on an
+  idle machine and under full load. ``time_limit`` (seconds) adds a wall-clock cap for users who prefer a
+  bounded wait to a reproducible answer.
 - Baselines: top-k by a score (LASSO weight, Shapley value, ablation drop), Best-of-N (best of N
   random k-head masks on the TRUE value), random.
 """
@@ -29,6 +32,8 @@ from headspex.engine.sampling import sample_k_masks
 from headspex.spectrum.fourier import FourierSpectrum, MoebiusSpectrum
 
 DEFAULT_MAX_TERMS = 5_000  # Moebius terms above which select_heads_milp falls back to the heuristic
+DEFAULT_NODE_LIMIT = 20_000  # branch-and-bound nodes per MILP (deterministic, unlike a time limit)
+ROUNDS_PER_PLAYER = 4  # swap-search rounds allowed per player (deterministic; a round is one improving swap)
 _SWAP_BLOCK = 8192  # candidate masks per predict batch in the swap search
 SOLVER = "scipy.optimize.milp (HiGHS)"
 
@@ -96,13 +101,13 @@ def _mask_of(players: np.ndarray, n: int) -> np.ndarray:
     return np.isin(np.arange(n), players).astype(np.uint8)
 
 
-def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | None = 60.0,
+def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | None = None,
                       max_terms: int = DEFAULT_MAX_TERMS, fallback: bool = True,
-                      trust: tuple[Any, int] | None = None) -> Selection:
+                      trust: tuple[Any, int] | None = None, node_limit: int = DEFAULT_NODE_LIMIT) -> Selection:
     """Maximise the Moebius spectrum over masks with exactly ``k`` kept heads (see module docstring).
 
-    Too many terms (> ``max_terms``) or no solution within ``time_limit``: the greedy+swap heuristic
-    (its own ``time_limit``). A time-limited incumbent is polished by swaps and compared with the
+    Too many terms (> ``max_terms``) or no solution within ``node_limit`` nodes (or ``time_limit`` seconds,
+    when given): the greedy+swap heuristic. An incumbent cut short is polished by swaps and compared with the
     heuristic; the better is returned (``"milp-time-limit"`` or ``"greedy+swap"``, ``optimal=False``,
     the solver's bound in ``details["dual_bound"]``). ``fallback=False``: raise ValueError (too
     large) or RuntimeError (no solution) instead of using the heuristic.
@@ -116,7 +121,7 @@ def select_heads_milp(moebius: MoebiusSpectrum, k: int, *, time_limit: float | N
         if not fallback:
             raise ValueError(f"program too large for milp: {why}")
         return _heuristic(moebius, k, limit, t0, None, dict(fallback_reason=why, trust_enforced=trust is None))
-    res, info = _solve_milp(moebius, k, limit, _trust_row(trust, n, k))
+    res, info = _solve_milp(moebius, k, limit, _trust_row(trust, n, k), check_count(node_limit, "node_limit", 1))
     info.update(status=int(res.status), message=str(res.message), mip_gap=getattr(res, "mip_gap", None))
     if res.x is None:
         info["fallback_reason"] = f"milp found no feasible solution (status {res.status}: {res.message})"
@@ -148,7 +153,8 @@ def _trust_row(trust: tuple[Any, int] | None, n: int, k: int) -> tuple[np.ndarra
 
 
 def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float,
-                trust_row: tuple[np.ndarray, float] | None = None) -> tuple[Any, dict]:
+                trust_row: tuple[np.ndarray, float] | None = None,
+                node_limit: int = DEFAULT_NODE_LIMIT) -> tuple[Any, dict]:
     """Build and solve the program; returns SciPy's result and a details dict."""
     from scipy import optimize, sparse
 
@@ -176,7 +182,7 @@ def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float,
         rows, cols, entries = zip(*nonzeros)
         a_ub = sparse.csr_array((entries, (rows, cols)), shape=(len(upper), n_vars))
         constraints.append(optimize.LinearConstraint(a_ub, -np.inf, np.array(upper)))
-    options: dict[str, Any] = {"mip_rel_gap": 0.0}
+    options: dict[str, Any] = {"mip_rel_gap": 0.0, "node_limit": node_limit}
     if np.isfinite(time_limit):
         options["time_limit"] = time_limit
     res = optimize.milp(-np.r_[lin, vals] / scale,
@@ -188,13 +194,14 @@ def _solve_milp(moebius: MoebiusSpectrum, k: int, time_limit: float,
     return res, info
 
 
-def select_heads_greedy_swap(objective: Any, k: int, *, time_limit: float | None = 60.0,
+def select_heads_greedy_swap(objective: Any, k: int, *, time_limit: float | None = None,
                              start: Any = None) -> Selection:
     """Greedy + 1-swap local search on ``objective.predict`` (see module docstring).
 
     ``objective`` has ``n_players`` and ``predict(masks [N, n]) -> [N]`` (a spectrum or a proxy).
     ``start``: an optional ``[n_players]`` mask with ``k`` ones to polish instead of the greedy
-    start. The greedy pass always completes; the time limit stops the backward pass and the swaps.
+    start. The greedy passes always complete; the swaps stop at a local optimum or after ``ROUNDS_PER_PLAYER``
+    rounds per player, or (only when ``time_limit`` is given) on the wall clock.
     """
     n = check_count(getattr(objective, "n_players", None), "objective.n_players", 1)
     k = check_count(k, "k", 0, n)
@@ -222,13 +229,13 @@ def _heuristic(objective: Any, k: int, limit: float, t0: float, start: np.ndarra
         cur, how = start.copy(), "given"
     else:
         cur, how = greedy(np.zeros(n, np.uint8), k, 1), "greedy-forward"
-        if 0 < k < n and time.perf_counter() < deadline:
+        if 0 < k < n:
             back = greedy(np.ones(n, np.uint8), n - k, 0)
             if value_of(back) > value_of(cur):
                 cur, how = back, "greedy-backward"
     value = start_value = value_of(cur)
     swaps, evaluations, converged = 0, 0, not 0 < k < n
-    while not converged and time.perf_counter() < deadline:
+    while not converged and swaps < ROUNDS_PER_PLAYER * n and time.perf_counter() < deadline:
         kept, dropped = np.flatnonzero(cur), np.flatnonzero(cur == 0)
         total, best = k * (n - k), (0.0, -1, -1)
         for lo in range(0, total, _SWAP_BLOCK):
@@ -251,7 +258,7 @@ def _heuristic(objective: Any, k: int, limit: float, t0: float, start: np.ndarra
     return Selection(cur, k, "greedy+swap", value_of(cur), k in (0, n), time.perf_counter() - t0, info)
 
 
-def select_heads(spectrum_or_proxy: Any, k: int, *, method: str = "auto", time_limit: float | None = 60.0,
+def select_heads(spectrum_or_proxy: Any, k: int, *, method: str = "auto", time_limit: float | None = None,
                  max_terms: int = DEFAULT_MAX_TERMS) -> Selection:
     """Keep the ``k`` heads that maximise a spectrum or proxy.
 

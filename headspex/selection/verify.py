@@ -26,7 +26,7 @@ from headspex.selection.select import Selection, select_heads, select_heads_gree
 
 VERIFY_SHARE = 0.2  # share of the budget spent checking candidates on the true value
 N_PERTURBED = 6  # perturbed LASSO starts per level
-POLISH_SECONDS = 5.0  # time limit of one greedy + swap polish
+POLISH_SECONDS = None  # no wall-clock limit on a greedy + swap polish: it stops on rounds (deterministic)
 MARGIN_ALPHA = 0.05  # proxyspex-margin: family-wise error of "a candidate beats LASSO's top k" (fixed a priori)
 
 
@@ -58,7 +58,7 @@ def perturbed(mask: np.ndarray, n_swaps: int, rng: np.random.Generator) -> np.nd
 
 
 def candidates(spectrum: object, moebius: object, k: int, weights: np.ndarray, masks: np.ndarray,
-               values: np.ndarray, *, seed: int, time_limit: float, max_terms: int) -> list[Selection]:
+               values: np.ndarray, *, seed: int, time_limit: float | None, max_terms: int) -> list[Selection]:
     """Distinct candidate k-masks, best predicted first: the MILP optimum and :func:`local_optima`."""
     milp = select_heads(moebius, k, time_limit=time_limit, max_terms=max_terms)
     return local_optima(spectrum, k, weights, masks, values, seed=seed, first=[milp])

@@ -12,10 +12,11 @@ import pandas as pd
 from headspex.reporting.labels import head_label, relabel
 
 METHOD_ORDER = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-robust",
-                "proxyspex-sequential", "proxyspex-anchored", "proxyspex-trust", "iterative-proxyspex", "lasso", "best-of-n", "single-head",
+                "proxyspex-additive", "lasso-verify", "proxyspex-sequential", "proxyspex-anchored", "proxyspex-trust", "iterative-proxyspex", "lasso", "best-of-n", "single-head",
                 "gradient", "iterative-gradient", "attribution-patching", "random")
 METHOD_COLOURS = {"proxyspex": "#1b9e77", "proxyspex-milp": "#8dd3c7", "proxyspex-verify": "#006d2c",
-                  "proxyspex-margin": "#00441b", "proxyspex-robust": "#41ae76", "proxyspex-anchored": "#ccebc5",
+                  "proxyspex-margin": "#00441b", "proxyspex-robust": "#41ae76",
+                  "proxyspex-additive": "#99d8c9", "lasso-verify": "#fdae6b", "proxyspex-anchored": "#ccebc5",
                   "proxyspex-sequential": "#b3de69", "proxyspex-trust": "#66a61e", "iterative-proxyspex": "#a6d854",
                   "lasso": "#d95f02", "best-of-n": "#7570b3", "single-head": "#e7298a", "gradient": "#e6ab02",
                   "iterative-gradient": "#a6761d", "attribution-patching": "#1f78b4", "random": "#666666"}

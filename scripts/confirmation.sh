@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The preregistered confirmation study, exactly as results/confirmation/PLAN.md states it. Each run writes its own
+# directory under results/confirmation/ and resumes when rerun. Two runs side by side with one thread each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+PY=${PY:-.venv/bin/python}
+OUT=results/confirmation
+SEED=${SEED:-100}
+RANGE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,best-of-n,random
+WHOLE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,single-head
+for task in ioi induction mmlu:miscellaneous; do  # the plan's audit: every test question fresh, before any run
+  $PY -m headspex.prune.question_audit --task "$task" --seed "$SEED" --n-train 32 --n-test 200 | tee -a "$OUT/audit.txt"
+done
+ranges() {
+  local task=$1 dir=$OUT/ranges-${1//:/-}
+  /usr/bin/time -f "$task ranges: %e s" -a -o "$OUT/times.txt" $PY -m headspex.prune --task "$task" --seed "$SEED" \
+    --seeds 5 --layers initial,middle,final --budget 200 --n-train 32 --n-test 200 --n-random 30 --no-progress \
+    --methods "$RANGE_METHODS" --out "$dir" > "$dir.log" 2>&1
+}
+whole() {
+  local task=$1 dir=$OUT/whole-$1
+  /usr/bin/time -f "$task whole model: %e s" -a -o "$OUT/times.txt" $PY -m headspex.prune --task "$task" \
+    --seed "$SEED" --seeds 3 --layers all --budget 400 --n-train 32 --n-test 200 --n-random 30 --no-progress \
+    --methods "$WHOLE_METHODS" --out "$dir" > "$dir.log" 2>&1
+}
+ranges ioi & ranges induction & wait
+ranges mmlu:miscellaneous & whole ioi & wait
+whole induction
+cat "$OUT/times.txt"
