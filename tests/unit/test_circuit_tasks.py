@@ -34,7 +34,7 @@ def _ioi_parts(prompt: str) -> tuple[str, str, str]:
 
 def test_ioi_default_sizes_and_answer_is_the_indirect_object():
     t = tasks.load("ioi")
-    assert (len(t.train), len(t.test)) == (500, 500) and t.n_choices == 2
+    assert len(t.train) + len(t.test) == 1000 and 450 < len(t.test) < 550 and t.n_choices == 2  # by role, ~half
     orders = {"ABBA": 0, "BABA": 0}
     for q in t.split("all"):
         a, b, s = _ioi_parts(q.prompt)
@@ -87,7 +87,7 @@ def test_ioi_few_shot_exemplars_are_full_sentences_from_train():
 
 def test_induction_answer_is_the_next_word_of_the_repeated_list():
     t = tasks.load("induction")
-    assert (len(t.train), len(t.test)) == (500, 500) and t.n_choices == 4
+    assert len(t.train) + len(t.test) == 1000 and 450 < len(t.test) < 550 and t.n_choices == 4  # by role, ~half
     for q in t.split("all"):
         words = q.prompt.split(" ")
         first = words[: len(dict.fromkeys(words))]
@@ -116,11 +116,11 @@ def test_induction_is_deterministic_and_uses_single_token_words():
 # --- facts ----------------------------------------------------------------------------------------
 
 @needs_quiz
-def test_facts_pools_three_tasks_with_300_test_questions():
+def test_facts_pools_three_tasks_with_every_test_role_question_in_test():
     t = tasks.load("facts", seed=0)
     parts = t.info["parts"]
     assert set(parts) == {"capitals", "us-state-capitals", "elements"}
-    assert len(t.train) + len(t.test) == sum(parts.values()) and len(t.test) >= 300
+    assert len(t.train) + len(t.test) == sum(parts.values()) and 150 < len(t.test) <= 300  # the test role, ~half
     prefixes = {q.id.split(":", 1)[0] for q in t.test}
     assert prefixes == {"capitals", "us-state-capitals", "elements"}
     cap = {q.id: q for q in tasks.load("capitals", seed=0).split("all")}
@@ -157,14 +157,14 @@ def test_jsonl_loads_through_load_with_ids_and_seeded_split(tmp_path):
     rows = [_row(i) for i in range(9)] + [""] + [_row(9, answer=3, id="last", extra="ignored")]
     path = _write(tmp_path / "questions.jsonl", rows)
     t = tasks.load(str(path))
-    assert (len(t.train), len(t.test)) == (5, 5) and t.name == str(path)
+    assert len(t.train) + len(t.test) == 10 and t.name == str(path)
     ids = {q.id for q in t.split("all")}
     assert ids == {f"questions:{n}" for n in range(1, 10)} | {"last"}
     last = next(q for q in t.split("all") if q.id == "last")
     assert last.answer == 3 and last.answer_text == " D" and last.prompt == "Question 9: the answer is"
     assert tasks.load(str(path), seed=0) == t and tasks.load(str(path), seed=5).test != t.test
-    t2 = tasks.load_jsonl(path, n_train=3, n_test=6, seed=2)
-    assert (len(t2.train), len(t2.test)) == (3, 6)
+    t2 = tasks.load_jsonl(path, n_train=1, n_test=2, seed=2)
+    assert (len(t2.train), len(t2.test)) == (1, 2)
     assert t.info["sha256"] and "JSONL" in tasks.describe(str(path))
 
 
@@ -212,7 +212,9 @@ def test_jsonl_empty_file_and_shared_first_tokens(tmp_path):
     path = _write(tmp_path / "q.jsonl", [row])
     with pytest.raises(ValueError, match="q.jsonl line 1: 'choices' ' Paris' and ' Paris London' share"):
         tasks.load(str(path), tokenizer=tok)
-    assert len(tasks.load(str(path), n_train=0, n_test=1).test) == 1  # without a tokenizer it loads
+    assert len(tasks.load(str(path), n_train=0, n_test=0).split("all")) == 0  # without a tokenizer it loads
+    many = _write(tmp_path / "many.jsonl", [{**row, "prompt": f"The capital of France is {i}"} for i in range(8)])
+    assert len(tasks.load(str(many)).split("all")) == 8
 
 
 def test_jsonl_few_shot_uses_train_questions(tmp_path):

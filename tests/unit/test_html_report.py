@@ -177,7 +177,7 @@ def test_write_outputs_opens_report_md_on_the_verdict_and_writes_1_based_csvs(tm
     order = [md.index(h) for h in ("## Verdict", "## Test accuracy", "## Trust warnings",
                                    "## ProxySPEX minus each baseline", "## Pilot", "## Figures and details", "![")]
     assert order == sorted(order)
-    assert "- ProxySPEX is significantly better than LASSO in" in md
+    assert "ProxySPEX is significantly better than LASSO in" in md
     heads = pd.read_csv(tmp_path / "heads_layers-5-6.csv")
     assert set(heads["layer_1based"]) == {5, 6} and heads["label"].str.match(r"L[56]H\d+$").all()
     top = pd.read_csv(tmp_path / "interactions_layers-1-2.csv")

@@ -65,12 +65,13 @@ def test_one_question_file_says_how_many_questions_the_splits_need(tmp_path):
     assert "test split empty" in msg and "\n" not in msg
 
 
-def test_default_split_left_empty_by_an_explicit_size_is_refused_but_an_explicit_zero_is_kept(tmp_path):
+def test_a_size_over_its_roles_pool_is_refused_but_an_explicit_zero_is_kept(tmp_path):
     path = _write(tmp_path / "three.jsonl", [_line(f"The capital of {c} is") for c in ("France", "Spain", "Italy")])
-    with pytest.raises(InputError, match=r"with n_train=3 leave the test split empty"):
+    with pytest.raises(InputError, match=r"n_train=3 exceeds the \d training-role questions of task file three\.jsonl "
+                                         r".*ask for at most \d$"):
         tasks.load(str(path), n_train=3)
-    task = tasks.load(str(path), n_train=3, n_test=0)  # asked for explicitly: kept
-    assert (len(task.train), len(task.test)) == (3, 0)
+    task = tasks.load(str(path), n_test=0)  # asked for explicitly: kept, and no question changes role
+    assert len(task.test) == 0 and {q.id for q in task.train} == {q.id for q in tasks.load(str(path)).train}
 
 
 def test_directory_named_like_a_task_file_is_reported_as_a_directory(tmp_path, monkeypatch):
@@ -113,12 +114,14 @@ def test_max_tokens_counts_every_split_and_names_the_longest_prompt(tmp_path):
 
 
 def test_max_tokens_counts_few_shot_exemplars_as_built(tmp_path):
-    lines = [_line("The capital of " + " ".join(["France"] * 9) + " is", id=f"q{i}") for i in range(6)]
+    countries = ("France", "Germany", "Italy", "Spain", "Portugal")  # each question once, each 13 tokens
+    lines = [_line("The capital of " + " ".join([countries[i % 5]] * 9) + " is", answer=i // 5, id=f"q{i}")
+             for i in range(8)]
     path = _write(tmp_path / "shots.jsonl", lines)
     tok = word_tokenizer()
     tasks.load(str(path), tokenizer=tok, max_tokens=13)  # zero-shot: 13 tokens each
     # two exemplars of 13 + 1 (the answer) tokens before each question's 13
-    with pytest.raises(InputError, match=r"is 41 tokens long, .* at most 40 tokens; 5 other prompt\(s\) .*"
+    with pytest.raises(InputError, match=r"is 41 tokens long, .* at most 40 tokens; 7 other prompt\(s\) .*"
                                          r"lower n_shots \(now 2\)"):
         tasks.load(str(path), tokenizer=tok, n_shots=2, max_tokens=40)
     assert tasks.load(str(path), tokenizer=tok, n_shots=2, max_tokens=41).n_choices == 2

@@ -75,4 +75,6 @@ def test_generated_tasks_grow_to_fill_both_roles():
     task = tasks.load("ioi", seed=0, n_train=700, n_test=650)
     assert len(task.train) == 700 and len(task.test) == 650
     small = tasks.load("ioi", seed=0, n_train=10, n_test=10)
-    assert [q.prompt for q in task.test[:10]] == [q.prompt for q in small.test]  # more items change no item
+    big = {q.id: q.prompt for q in task.train + task.test}
+    assert all(big[q.id] == q.prompt for q in small.train + small.test)  # more items change no item
+    assert {q.id for q in small.test} <= {q.id for q in task.test}  # and no role

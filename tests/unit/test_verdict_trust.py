@@ -38,9 +38,19 @@ def test_each_baseline_gets_one_sentence_with_its_counts():
     sig = _significance({"lasso": [1, 1, 1, 1, -1, 0, 0, 0, 0], "best-of-n": [1, 0, 0, 0, 0, 0, 0, 0, 0]})
     sentences = study_sentences(_accuracy(), sig, _pilot({"1-2": 0.3}), n_seeds=3, n_test=100, clean=0.95)
     assert sentences[1] == ("ProxySPEX is significantly better than LASSO in 4 of 9 cells and worse in 1; 4 within "
-                            "noise (test accuracy, paired bootstrap 95% CI over 100 test questions, 3 seeds averaged).")
+                            "noise (test accuracy, paired bootstrap 95% CI over 100 test questions, 3 seeds averaged) "
+                            "(uncorrected).")
     assert sentences[2] == ("ProxySPEX is significantly better than Best-of-N in 1 of 9 cells and worse in 0; 8 "
-                            "within noise (same test).")
+                            "within noise (same test) (uncorrected).")
+
+
+def test_holm_counts_lead_the_sentence_when_the_table_has_p_values():
+    sig = _significance({"lasso": [1, 1, 1, 1, -1, 0, 0, 0, 0]})
+    sig = sig.assign(holm_sign=[1, 1, 0, 0, 0, 0, 0, 0, 0], n_seeds=3, seeds_agree=[3, 3, 3, 2, 3, 1, 1, 2, 2])
+    sentences = study_sentences(_accuracy(), sig, _pilot({"1-2": 0.3}), n_seeds=3, n_test=100, clean=0.95)
+    assert sentences[1].startswith("With Holm's correction over its 9 cells, ProxySPEX is significantly better than "
+                                   "LASSO in 2 and worse in 0 (uncorrected: 4 and 1) (test accuracy")
+    assert sentences[1].endswith("; it is ahead in every seed in 3 and behind in every seed in 1.")
     assert "unpruned model 0.950" in sentences[0] and "ProxySPEX in 2" in sentences[0]
     assert sentences[-1] == "Trust checks were not run."
 
