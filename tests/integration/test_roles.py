@@ -1,0 +1,101 @@
+"""head_roles on tiny random Llama and GPT-2 models: shape, range, determinism, the eager kernel restored, and
+heads with a planted attention pattern (previous token, induction) found with exact scores end to end."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from headspex.errors import InputError
+from headspex.roles import head_roles
+from tasks.ioi import NAMES, OBJECTS, PLACES, TEMPLATES
+from tests.conftest import tiny_gpt2_model, tiny_llama_model, word_tokenizer
+
+COLUMNS = ["layer", "head", "previous_token", "induction", "duplicate_token", "ioi_io", "ioi_subject"]
+SIZES = dict(n_sequences=4, seq_len=6, n_ioi=6, batch_size=3)
+MODULES = {"llama": "transformers.models.llama.modeling_llama", "gpt2": "transformers.models.gpt2.modeling_gpt2"}
+
+
+def ioi_tokenizer():
+    """The tiny models' word tokenizer plus every IOI name and template word: names are single tokens."""
+    words = {w for t in TEMPLATES for w in re.findall(r"[A-Za-z]+", t) if w not in ("A", "B", "S")}
+    return word_tokenizer(extra_words=[*NAMES, *sorted(words), *PLACES, *OBJECTS])
+
+
+@pytest.fixture(scope="module")
+def models():
+    tok = ioi_tokenizer()
+    return {"llama": tiny_llama_model(tokenizer=tok), "gpt2": tiny_gpt2_model(tokenizer=tok)}
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_shape_range_and_determinism(models, kind):
+    model = models[kind]
+    before = model.hf_model.config._attn_implementation
+    frame = head_roles(model, **SIZES)
+    assert list(frame.columns) == COLUMNS and len(frame) == model.n_layers * model.n_heads
+    assert frame["layer"].tolist() == [layer for layer in range(model.n_layers) for _ in range(model.n_heads)]
+    assert frame["head"].tolist() == list(range(model.n_heads)) * model.n_layers
+    scores = frame[COLUMNS[2:]].to_numpy()
+    assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1 + 1e-6).all()
+    assert (frame["ioi_io"] + frame["ioi_subject"] <= 1 + 1e-6).all()
+    assert frame.attrs["n_ioi_used"] == 6 and frame.attrs["n_ioi_skipped"] == 0
+    assert frame.attrs["protocol"]["seq_len"] == 6 and frame.attrs["prefix_tokens"] == 0
+    assert model.hf_model.config._attn_implementation == before  # the kernel setting is restored
+    again = head_roles(model, **SIZES)
+    assert frame.equals(again)
+    other = head_roles(model, **{**SIZES, "seed": 1})
+    assert not np.allclose(other[COLUMNS[2:]].to_numpy(), scores)
+
+
+def _shift(pos: int, by: int) -> torch.Tensor:
+    """[pos, pos]: row q attends to q - by (the second half only for by < pos // 2; others attend to themselves)."""
+    rows = torch.arange(pos)
+    keys = torch.where(rows >= by if by == 1 else rows >= pos // 2, rows - by, rows)
+    return torch.nn.functional.one_hot(keys, pos).float()
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_planted_heads_are_found_exactly(models, kind, monkeypatch):
+    model, seq_len = models[kind], 5
+    module = importlib.import_module(MODULES[kind])
+    original = module.eager_attention_forward
+    last = model.n_layers - 1
+
+    def planted(attn, *args, **kwargs):
+        out, weights = original(attn, *args, **kwargs)
+        weights, pos = weights.clone(), weights.shape[-1]
+        if attn.layer_idx == 1:
+            weights[:, 2] = _shift(pos, 1)  # L1H2: previous token
+        if attn.layer_idx == last:
+            weights[:, 0] = _shift(pos, pos // 2 - 1)  # L{last}H0: induction (second copy -> after its first copy)
+        return out, weights
+
+    monkeypatch.setattr(module, "eager_attention_forward", planted)
+    frame = head_roles(model, n_sequences=3, seq_len=seq_len, n_ioi=4, batch_size=2).set_index(["layer", "head"])
+    prev, ind = frame.loc[(1, 2)], frame.loc[(last, 0)]
+    assert (prev.previous_token, prev.induction, prev.duplicate_token) == (1.0, 0.0, 0.0)
+    assert (ind.previous_token, ind.induction, ind.duplicate_token) == (0.0, 1.0, 0.0)
+    assert prev.ioi_io == 0.0 and prev.ioi_subject == 0.0  # the token before the last is never a name
+    assert frame["previous_token"].idxmax() == (1, 2) and frame["induction"].idxmax() == (last, 0)
+
+
+def test_ioi_needs_single_token_names_and_can_be_skipped(tiny_llama):
+    with pytest.raises(InputError, match="n_ioi=0"):
+        head_roles(tiny_llama, n_sequences=2, seq_len=4, n_ioi=3)
+    frame = head_roles(tiny_llama, n_sequences=2, seq_len=4, n_ioi=0)
+    assert frame[["ioi_io", "ioi_subject"]].isna().all().all()
+    assert frame["previous_token"].notna().all() and frame.attrs["n_ioi_used"] == 0
+
+
+def test_bad_sizes_and_a_restored_kernel_after_an_error(tiny_llama):
+    before = tiny_llama.hf_model.config._attn_implementation
+    with pytest.raises(InputError, match="seq_len"):
+        head_roles(tiny_llama, seq_len=1)
+    with pytest.raises(InputError, match="distinct ordinary tokens"):
+        head_roles(tiny_llama, seq_len=100, n_ioi=0)  # the word tokenizer has fewer ordinary tokens
+    assert tiny_llama.hf_model.config._attn_implementation == before
