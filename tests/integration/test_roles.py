@@ -12,6 +12,7 @@ import torch
 
 from headspex.errors import InputError
 from headspex.roles import head_roles
+from headspex.roles.attention import attention_slots
 from tasks.ioi import NAMES, OBJECTS, PLACES, TEMPLATES
 from tests.conftest import tiny_gpt2_model, tiny_llama_model, word_tokenizer
 
@@ -59,24 +60,42 @@ def _shift(pos: int, by: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(keys, pos).float()
 
 
+def _plant(weights: torch.Tensor, layer: int, last: int) -> torch.Tensor:
+    """L1H2 attends to the previous token; L{last}H0 is an induction head (second copy -> after its first copy)."""
+    weights, pos = weights.clone(), weights.shape[-1]
+    if layer == 1:
+        weights[:, 2] = _shift(pos, 1)
+    if layer == last:
+        weights[:, 0] = _shift(pos, pos // 2 - 1)
+    return weights
+
+
 @pytest.mark.parametrize("kind", ["llama", "gpt2"])
 def test_planted_heads_are_found_exactly(models, kind, monkeypatch):
-    model, seq_len = models[kind], 5
-    module = importlib.import_module(MODULES[kind])
-    original = module.eager_attention_forward
+    """The pattern is planted inside the model: GPT-2 through Hugging Face's eager kernel, the Llama (whose
+    attention the TransformerLens bridge computes) at the bridge's hook_pattern; either way the planted weights
+    also drive the attention output."""
+    model = models[kind]
     last = model.n_layers - 1
+    handles = []
+    if kind == "gpt2":
+        module = importlib.import_module(MODULES[kind])
+        original = module.eager_attention_forward
 
-    def planted(attn, *args, **kwargs):
-        out, weights = original(attn, *args, **kwargs)
-        weights, pos = weights.clone(), weights.shape[-1]
-        if attn.layer_idx == 1:
-            weights[:, 2] = _shift(pos, 1)  # L1H2: previous token
-        if attn.layer_idx == last:
-            weights[:, 0] = _shift(pos, pos // 2 - 1)  # L{last}H0: induction (second copy -> after its first copy)
-        return out, weights
+        def planted(attn, *args, **kwargs):
+            out, weights = original(attn, *args, **kwargs)
+            return out, _plant(weights, attn.layer_idx, last)
 
-    monkeypatch.setattr(module, "eager_attention_forward", planted)
-    frame = head_roles(model, n_sequences=3, seq_len=seq_len, n_ioi=4, batch_size=2).set_index(["layer", "head"])
+        monkeypatch.setattr(module, "eager_attention_forward", planted)
+    else:
+        for layer, slot in enumerate(attention_slots(model.hf_model)):
+            handles.append(slot.hook_pattern.register_forward_hook(
+                lambda _m, _i, out, layer=layer: _plant(out, layer, last)))
+    try:
+        frame = head_roles(model, n_sequences=3, seq_len=5, n_ioi=4, batch_size=2).set_index(["layer", "head"])
+    finally:
+        for handle in handles:
+            handle.remove()
     prev, ind = frame.loc[(1, 2)], frame.loc[(last, 0)]
     assert (prev.previous_token, prev.induction, prev.duplicate_token) == (1.0, 0.0, 0.0)
     assert (ind.previous_token, ind.induction, ind.duplicate_token) == (0.0, 1.0, 0.0)
@@ -92,10 +111,17 @@ def test_ioi_needs_single_token_names_and_can_be_skipped(tiny_llama):
     assert frame["previous_token"].notna().all() and frame.attrs["n_ioi_used"] == 0
 
 
-def test_bad_sizes_and_a_restored_kernel_after_an_error(tiny_llama):
-    before = tiny_llama.hf_model.config._attn_implementation
-    with pytest.raises(InputError, match="seq_len"):
-        head_roles(tiny_llama, seq_len=1)
-    with pytest.raises(InputError, match="distinct ordinary tokens"):
-        head_roles(tiny_llama, seq_len=100, n_ioi=0)  # the word tokenizer has fewer ordinary tokens
-    assert tiny_llama.hf_model.config._attn_implementation == before
+def test_bad_sizes_and_a_restored_kernel_after_an_error(tiny_gpt2):
+    config = tiny_gpt2.hf_model.config
+    before = config._attn_implementation
+    config._attn_implementation = "sdpa"
+    try:
+        with pytest.raises(InputError, match="seq_len"):
+            head_roles(tiny_gpt2, seq_len=1)
+        with pytest.raises(InputError, match="distinct ordinary tokens"):
+            head_roles(tiny_gpt2, seq_len=100, n_ioi=0)  # the word tokenizer has fewer ordinary tokens
+        assert config._attn_implementation == "sdpa"  # restored after the error inside the eager block
+        head_roles(tiny_gpt2, n_sequences=1, seq_len=3, n_ioi=0)
+        assert config._attn_implementation == "sdpa"
+    finally:
+        config._attn_implementation = before

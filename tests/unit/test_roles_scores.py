@@ -63,11 +63,11 @@ def test_scores_refuse_a_wrong_shape():
 
 def test_ioi_scores_read_the_io_and_both_subject_positions():
     rows = torch.zeros(2, 1, 2, 6)  # [batch, n_layers, n_heads, pos]
-    rows[0, 0, 0, 1], rows[0, 0, 0, 3], rows[0, 0, 0, 4] = 0.6, 0.1, 0.3  # IO at 1, subject at 3 and 4
+    rows[0, 0, 0, 1], rows[0, 0, 0, 3], rows[0, 0, 0, 4] = 0.5, 0.125, 0.25  # IO at 1, subject at 3 and 4
     rows[1, 0, 1, 2], rows[1, 0, 1, 5] = 0.25, 0.75  # IO at 2, subject at 0 and 5
     out = ioi_scores(rows, [1, 2], [(3, 4), (0, 5)])
-    assert out["ioi_io"][:, 0].tolist() == [[0.6, 0.0], [0.0, 0.25]]
-    assert out["ioi_subject"][0, 0, 0].item() == pytest.approx(0.4)
+    assert out["ioi_io"][:, 0].tolist() == [[0.5, 0.0], [0.0, 0.25]]
+    assert out["ioi_subject"][0, 0, 0].item() == 0.375
     assert out["ioi_subject"][1, 0, 1].item() == pytest.approx(0.75)
     with pytest.raises(InputError, match="outside"):
         ioi_scores(rows, [1, 6], [(3, 4), (0, 5)])
