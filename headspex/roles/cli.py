@@ -68,13 +68,14 @@ def _is_ours(out: Path) -> bool:
 def plot_roles(frame: Any, *, title: str) -> Any:
     """A matplotlib Figure: one heatmap per score column of ``frame`` (layer on y, head on x, scale 0..1)."""
     from matplotlib.figure import Figure  # no pyplot: a notebook user's backend stays as it is
+    from matplotlib.ticker import MaxNLocator
 
     from headspex.roles.protocol import SCORES
 
     n_layers, n_heads = int(frame["layer"].max()) + 1, int(frame["head"].max()) + 1
     names = [name for name in SCORES if name in frame]
-    fig = Figure(figsize=(1.2 + 2.4 * len(names), 1.6 + 0.22 * n_layers), dpi=120)
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    fig = Figure(figsize=(1.5 + 2.2 * len(names), 1.8 + 0.2 * n_layers), dpi=120, layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False, sharey=True)[0]
     for ax, name in zip(axes, names):
         grid = frame.pivot(index="layer", columns="head", values=name).reindex(index=range(n_layers),
                                                                                columns=range(n_heads))
@@ -82,7 +83,9 @@ def plot_roles(frame: Any, *, title: str) -> Any:
                           interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("head")
-        ax.set_ylabel("layer")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("layer (0-based)")
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="attention")
     fig.suptitle(title, fontsize=10)
     return fig

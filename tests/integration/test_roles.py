@@ -125,3 +125,19 @@ def test_bad_sizes_and_a_restored_kernel_after_an_error(tiny_gpt2):
         assert config._attn_implementation == "sdpa"
     finally:
         config._attn_implementation = before
+
+
+def test_gemma3_sliding_layers_see_no_earlier_copy():
+    """A tiny Gemma 3 (generic path, sliding window 4 on layers 0 and 2): its eager patterns carry the window, so a
+    copy 6 tokens back gets exactly no attention there, and the full-attention layer does see it."""
+    from headspex.engine import wrap_hf_model
+    from tests.integration.test_gemma_fast import tiny_gemma
+
+    model = wrap_hf_model(tiny_gemma(1), ioi_tokenizer(), name="tiny-gemma3")
+    frame = head_roles(model, **SIZES)
+    assert list(frame.columns) == COLUMNS and len(frame) == 3 * 4
+    scores = frame[COLUMNS[2:]].to_numpy()
+    assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1 + 1e-6).all()
+    sliding = frame[frame["layer"] != 1]
+    assert (sliding["induction"] == 0).all() and (sliding["duplicate_token"] == 0).all()
+    assert (frame.loc[frame["layer"] == 1, "duplicate_token"] > 0).all()
