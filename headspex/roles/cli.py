@@ -34,11 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="smollm2", help="alias, Hugging Face id, local checkpoint or random:NAME")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR",
                    help="output directory (required, no default)")
-    p.add_argument("--n-sequences", type=int, default=d.n_sequences, help="random token sequences (each repeated)")
-    p.add_argument("--seq-len", type=int, default=d.seq_len, help="tokens per copy of a random sequence")
-    p.add_argument("--n-ioi", type=int, default=d.n_ioi, help="IOI prompts (0: no IOI scores)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the random tokens and the IOI prompts")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="sequences per forward pass")
+    for flag, default, text in (
+        ("--n-sequences", d.n_sequences, "random token sequences (each repeated)"),
+        ("--seq-len", d.seq_len, "tokens per copy of a random sequence"),
+        ("--n-ioi", d.n_ioi, "IOI prompts (0: no IOI scores)"),
+        ("--seed", d.seed, "seed of the random tokens and the IOI prompts"),
+        ("--batch-size", d.batch_size, "sequences per forward pass"),
+    ):
+        p.add_argument(flag, type=int, metavar="N", default=default, help=text)
     p.add_argument("--dtype", default=None, help="float32, bfloat16, float16 or auto (default: float32 on CPU, "
                    "bfloat16 on GPU)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when available)")

@@ -10,8 +10,9 @@ Protocol (defaults: :class:`~headspex.roles.protocol.RoleProtocol`):
    position's attention to IO and to both subject tokens is read (:func:`headspex.roles.scores.ioi_scores`).
 
 Every pass is the model's own Hugging Face forward with the eager kernel and ``output_attentions=True``; the
-kernel setting is restored afterwards. Each score is the mean over sequences (prompts) of a per-sequence mean,
-so it lies in [0, 1].
+kernel setting is restored afterwards (a Llama-family model's TransformerLens bridge returns the pattern itself:
+:func:`headspex.roles.attention.attention_patterns`). Each score is the mean over sequences (prompts) of a
+per-sequence mean, so it lies in [0, 1].
 """
 
 from __future__ import annotations

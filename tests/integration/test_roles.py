@@ -141,3 +141,19 @@ def test_gemma3_sliding_layers_see_no_earlier_copy():
     sliding = frame[frame["layer"] != 1]
     assert (sliding["induction"] == 0).all() and (sliding["duplicate_token"] == 0).all()
     assert (frame.loc[frame["layer"] == 1, "duplicate_token"] > 0).all()
+
+
+def test_the_bridge_pattern_on_llama_is_hugging_face_eager():
+    """On a Llama-family model the bridge computes attention itself: its pattern equals an unbridged copy's eager
+    one."""
+    from headspex.roles.attention import attention_patterns, eager_attention
+    from tests.conftest import tiny_llama_hf
+
+    model, plain = tiny_llama_model(), tiny_llama_hf().eval()  # same seed, same weights
+    plain.config._attn_implementation = "eager"
+    ids = torch.randint(2, 40, (2, 9), generator=torch.Generator().manual_seed(0))
+    with eager_attention(model.hf_model):
+        got = attention_patterns(model, ids)
+    with torch.no_grad():
+        want = torch.stack(plain(input_ids=ids, output_attentions=True).attentions, dim=1)
+    torch.testing.assert_close(got, want)
