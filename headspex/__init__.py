@@ -10,10 +10,11 @@ The pipeline, in the order a study runs it::
     result = headspex.run_study(model, task, headspex.StudyConfig(ranges=...))
     curve = headspex.run_curves(model, task, headspex.CurveConfig(layers=range(30)))   # curves: whole model
     headspex.export_pruned(model, keep, "pruned/")                # export: removed heads deleted
+    roles = headspex.head_roles(model)                            # roles: attention-pattern scores per head
 
 The top level holds that pipeline only; everything else is imported from its sub-package
 (``headspex.engine``, ``headspex.spectrum``, ``headspex.selection``, ``headspex.prune``, ``headspex.curves``,
-``headspex.export``),
+``headspex.export``, ``headspex.roles``),
 e.g. ``from headspex.engine.store import ValueStore``.
 
 Conventions: heads are ``(layer, head)`` with 0-based layers; masks are 1 = keep; per-head results are
@@ -42,6 +43,8 @@ _EXPORTS = {
     **dict.fromkeys(["CurveConfig", "run_curves"], "headspex.curves.run"),
     # export: a checkpoint with the removed heads deleted
     "export_pruned": "headspex.export.checkpoint",
+    # roles: what each head attends to (previous token, induction, duplicate, IOI names)
+    "head_roles": "headspex.roles.heads",
     # players, ablation hooks, the project's error base
     **dict.fromkeys(["parse_layer_ranges", "player_labels"], "headspex.players"),
     **dict.fromkeys(["HeadAblation", "ablate_heads"], "hooks"),

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PIPELINE = ("load_model", "list_models", "LoadedModel", "MaskGame", "sample_masks", "Proxy", "FourierSpectrum",
             "MoebiusSpectrum", "head_attributions", "interaction_values", "select_heads", "Selection", "StudyConfig",
-            "run_study", "CurveConfig", "run_curves", "export_pruned", "parse_layer_ranges", "player_labels",
-            "HeadAblation", "ablate_heads", "HeadspexError")
+            "run_study", "CurveConfig", "run_curves", "export_pruned", "head_roles", "parse_layer_ranges",
+            "player_labels", "HeadAblation", "ablate_heads", "HeadspexError")
 
 
 def test_the_top_level_is_the_pipeline():
@@ -37,6 +37,7 @@ def test_the_top_level_is_the_pipeline():
     ("write_outputs", "headspex.prune"), ("select_top_k", "headspex.selection.select"),
     ("CurveResult", "headspex.curves"), ("ExportSummary", "headspex.export.checkpoint"),
     ("layer_players", "headspex.players"), ("compute_head_means", "hooks"),
+    ("pair_interactions", "headspex.roles"),
 ])
 def test_other_names_live_in_their_sub_package_only(name, home):
     assert getattr(importlib.import_module(home), name) is not None
@@ -46,7 +47,8 @@ def test_other_names_live_in_their_sub_package_only(name, home):
 
 
 def test_import_loads_no_torch_and_no_catboost():
-    code = "import sys, headspex, headspex.engine, headspex.spectrum, headspex.prune, headspex.curves; " \
+    code = "import sys, headspex, headspex.engine, headspex.spectrum, headspex.prune, headspex.curves, " \
+           "headspex.roles; " \
            "print(sorted(m for m in ('torch', 'catboost', 'transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
