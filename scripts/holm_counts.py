@@ -17,6 +17,7 @@ No model and nothing but numpy and pandas: it takes a few seconds.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -32,11 +33,16 @@ N_BOOT, SEED, ALPHA, LEVEL = 2000, 0, 0.05, 0.95
 NAMES = {"proxyspex": "proxyspex (verify)", "proxyspex-milp": "proxyspex-milp (the proxy's optimum)"}
 
 
+@functools.lru_cache(maxsize=None)
+def _draws(n: int) -> np.ndarray:
+    """The resampled question indices [N_BOOT, n]: headspex.prune.stats.paired_bootstrap's draws at seed 0 (one
+    block), the same for every cell of n questions."""
+    return np.random.default_rng(SEED).integers(0, n, size=(N_BOOT, n))
+
+
 def bootstrap(diff: np.ndarray) -> tuple[float, float, float, float]:
     """Estimate, percentile interval and two-sided p-value of mean(diff) (the draws of headspex.prune.stats)."""
-    rng = np.random.default_rng(SEED)
-    idx = rng.integers(0, diff.size, size=(N_BOOT, diff.size))
-    boots = diff[idx].mean(axis=1)
+    boots = diff[_draws(diff.size)].mean(axis=1)
     low, high = np.quantile(boots, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
     far = min(int((boots <= 0).sum()), int((boots >= 0).sum()))
     return float(diff.mean()), float(low), float(high), min(1.0, 2.0 * (1 + far) / (1 + N_BOOT))
