@@ -142,6 +142,12 @@ def _is_relative(target: str) -> bool:
     return bool(target) and not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) and not target.startswith("/")
 
 
+def _repository_file(path: str, config) -> File:
+    """The repository file ``path`` served at the same path on the site (its source directory is the repository, so
+    plugins that wrap files, such as mkdocs-jupyter, still find it)."""
+    return File(path, src_dir=str(ROOT), dest_dir=config.site_dir, use_directory_urls=config.use_directory_urls)
+
+
 @event_priority(50)  # before mkdocs-jupyter and mkdocstrings look at the files
 def on_files(files: Files, config) -> Files:
     for uri, text in (("reference/cli.md", cli_reference()), ("reference/api.md", api_reference())):
@@ -149,7 +155,7 @@ def on_files(files: Files, config) -> Files:
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         uri = f"notebooks/{nb.name}"
         if files.get_file_from_path(uri) is None:
-            files.append(File.generated(config, uri, abs_src_path=str(nb)))
+            files.append(_repository_file(uri, config))
     real = {f.src_uri: f"docs/{f.src_uri}" for f in files.documentation_pages()}  # site path -> repository path
     queue = list(real)
     while queue:
@@ -167,7 +173,7 @@ def on_files(files: Files, config) -> Files:
                 log.warning(f"{real[uri]} links to {target}: {repo} is not a file of the repository")
                 continue
             if files.get_file_from_path(repo) is None:
-                files.append(File.generated(config, repo, abs_src_path=str(ROOT / repo)))
+                files.append(_repository_file(repo, config))
                 if repo.endswith(".md"):
                     real[repo] = repo
                     queue.append(repo)

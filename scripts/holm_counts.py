@@ -107,7 +107,7 @@ def markdown(table: pd.DataFrame) -> str:
         "",
         "| baseline | Holm, all 27 | Holm: ioi | Holm: induction | Holm: facts | uncorrected, all 27 | uncorrected: ioi "
         "| uncorrected: induction | uncorrected: facts | better in every seed | worse in every seed |",
-        "|:--|:--|:--|:--|:--|:--|:--|:--|:--|--:|--:|",
+        "|:---|:---|:---|:---|:---|:---|:---|:---|:---|---:|---:|",
     ]
     for base, g in table.groupby("baseline", sort=False):
         per = {t: g[g["task"] == t] for t in TASKS}
@@ -117,7 +117,7 @@ def markdown(table: pd.DataFrame) -> str:
                      + f" | {int((g['seeds_better'] == g['n_seeds']).sum())} | {int((g['seeds_worse'] == g['n_seeds']).sum())} |")
     lines += ["", "Per cell (estimate = robust minus the baseline, accuracy):", "",
               "| task | layers | keep | baseline | estimate | 95% interval | p | uncorrected | Holm | seeds better / worse |",
-              "|:--|:--|--:|:--|--:|:--|--:|--:|--:|:--|"]
+              "|:---|:---|---:|:---|---:|:---|---:|---:|---:|:---|"]
     for r in table.itertuples():
         lines.append(f"| {r.task} | {r.layers} | {r.keep:g} | {r.baseline} | {r.estimate:+.3f} | "
                      f"[{r.low:+.3f}, {r.high:+.3f}] | {r.p:.4f} | {r.sign:+d} | {r.holm_sign:+d} | "
