@@ -9,7 +9,8 @@ OUT=results/confirmation
 SEED=${SEED:-100}
 RANGE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,best-of-n,random
 WHOLE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,single-head
-for task in ioi induction mmlu:miscellaneous; do  # the plan's audit: every test question fresh, before any run
+: > "$OUT/audit.txt"
+for task in ioi induction mmlu:miscellaneous; do  # the plan's gate: every test question fresh, or stop here
   $PY -m headspex.prune.question_audit --task "$task" --seed "$SEED" --n-train 32 --n-test 200 | tee -a "$OUT/audit.txt"
 done
 ranges() {

@@ -11,18 +11,20 @@ three seeds (``results/powered-study/<task>/seed-*/scores.csv``), and the paired
 step-down correction at family-wise 5% runs over the 27 cells of each baseline. The uncorrected counts come from the
 same intervals (they equal the study's ``summary_robust.md``).
 
-No model and nothing but numpy and pandas: it takes a few seconds.
+No model: headspex's own ``paired_bootstrap_test`` and ``holm_signs``; it takes a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from headspex.prune.stats import holm_signs, paired_bootstrap_test  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "results" / "powered-study"
@@ -31,31 +33,6 @@ REFERENCE = "proxyspex-robust"
 BASELINES = ("lasso", "best-of-n", "single-head", "proxyspex", "proxyspex-milp")
 N_BOOT, SEED, ALPHA, LEVEL = 2000, 0, 0.05, 0.95
 NAMES = {"proxyspex": "proxyspex (verify)", "proxyspex-milp": "proxyspex-milp (the proxy's optimum)"}
-
-
-@functools.lru_cache(maxsize=None)
-def _draws(n: int) -> np.ndarray:
-    """The resampled question indices [N_BOOT, n]: headspex.prune.stats.paired_bootstrap's draws at seed 0 (one
-    block), the same for every cell of n questions."""
-    return np.random.default_rng(SEED).integers(0, n, size=(N_BOOT, n))
-
-
-def bootstrap(diff: np.ndarray) -> tuple[float, float, float, float]:
-    """Estimate, percentile interval and two-sided p-value of mean(diff) (the draws of headspex.prune.stats)."""
-    boots = diff[_draws(diff.size)].mean(axis=1)
-    low, high = np.quantile(boots, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
-    far = min(int((boots <= 0).sum()), int((boots >= 0).sum()))
-    return float(diff.mean()), float(low), float(high), min(1.0, 2.0 * (1 + far) / (1 + N_BOOT))
-
-
-def holm(estimates: np.ndarray, p: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """Per test, the sign of its estimate where Holm's step-down rejects at family-wise ``alpha``, else 0."""
-    out = np.zeros(p.size, dtype=int)
-    for rank, i in enumerate(np.argsort(p, kind="stable")):
-        if not p[i] <= alpha / (p.size - rank):
-            break
-        out[i] = int(np.sign(estimates[i]))
-    return out
 
 
 def cells(study: Path = STUDY) -> pd.DataFrame:
@@ -69,7 +46,9 @@ def cells(study: Path = STUDY) -> pd.DataFrame:
         for (rng, level), _ in scores.groupby(["range", "level"], sort=False):
             ref = mean.loc[(rng, level, REFERENCE)].to_numpy()
             for base in BASELINES:
-                est, low, high, p = bootstrap(ref - mean.loc[(rng, level, base)].to_numpy())
+                iv, p = paired_bootstrap_test(ref, mean.loc[(rng, level, base)].to_numpy(), n_boot=N_BOOT, seed=SEED,
+                                              level=LEVEL)
+                est, low, high = iv.estimate, iv.low, iv.high
                 sign = 1 if low > 0 else -1 if high < 0 else 0
                 seed_diff = per_seed.loc[(rng, level, REFERENCE)] - per_seed.loc[(rng, level, base)]
                 rows.append(dict(task=task, layers=rng, keep=level, baseline=base, estimate=est, low=low, high=high,
@@ -78,7 +57,7 @@ def cells(study: Path = STUDY) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table["holm_sign"] = 0
     for base, g in table.groupby("baseline", sort=False):
-        table.loc[g.index, "holm_sign"] = holm(g["estimate"].to_numpy(), g["p"].to_numpy())
+        table.loc[g.index, "holm_sign"] = holm_signs(g["estimate"].to_numpy(), g["p"].to_numpy(), alpha=ALPHA)
     return table
 
 

@@ -4,8 +4,8 @@ A confirmation study may test only on questions that no earlier committed run or
 choose. This audit rebuilds every question each run under ``--results`` used, in every role, from its
 ``config.json``: the recorded ``question_ids`` where the run wrote them, else the split rule it ran under (before
 0.3: the seeded order's first ``n_test`` questions were the test split, the next ``n_train`` the train split and the
-next ``--validation`` the sweep's validation split). It compares by prompt text (the zero-shot prompt, choices and
-answer), so a generated question that reappears under another seed or id is caught too, and reports how many of
+next ``--validation`` the sweep's validation split). It compares by prompt text (the zero-shot prompt: the same prompt
+with other seeded distractors counts as seen), so a question that reappears under another seed or id is caught too, and reports how many of
 the planned run's test questions were seen, and where.
 """
 
@@ -46,8 +46,10 @@ class AuditResult:
                 f"{self.runs_read} committed runs; by run: {where})")
 
 
-def _key(q: Any) -> tuple:
-    return (q.prompt, tuple(q.choices), int(q.answer))
+def _key(q: Any) -> str:
+    """A question as the model sees it: its zero-shot prompt (the same prompt with other seeded distractors is still
+    a question the runs have seen)."""
+    return q.prompt
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,7 +59,7 @@ def _tokenizer(model: str) -> Any:
     return load_model(model, dtype="float32").tokenizer
 
 
-def _run_questions(config: dict, tokenizer: Any) -> set[tuple]:
+def _run_questions(config: dict, tokenizer: Any) -> set[str]:
     """Every question (as a key) a run used, in any role."""
     import tasks
     from tasks.splits import seeded_order
@@ -76,8 +78,9 @@ def _run_questions(config: dict, tokenizer: Any) -> set[tuple]:
     return {_key(q) for q in order[:n_test + n_train + n_val]}  # the pre-0.3 rule: test, then train, validation
 
 
-def used_questions(results: str | Path, task: str) -> dict[str, set[tuple]]:
-    """Per committed run of ``task`` under ``results`` (its config.json path): the questions it used."""
+def used_questions(results: str | Path) -> dict[str, set[str]]:
+    """Per committed run under ``results`` (its config.json path), whatever its task: the prompts it used (a
+    ``capitals`` question used by a ``facts`` run counts)."""
     out = {}
     for path in sorted(Path(results).rglob("config.json")):
         try:
@@ -85,16 +88,16 @@ def used_questions(results: str | Path, task: str) -> dict[str, set[tuple]]:
         except (OSError, ValueError):
             continue
         args = config.get("arguments") if isinstance(config, dict) else None
-        if not isinstance(args, dict) or args.get("task") != task:
+        if not isinstance(args, dict) or not args.get("task"):
             continue
         out[str(path)] = _run_questions(config, _tokenizer(args.get("model") or "smollm2"))
     return out
 
 
 def audit(task: Any, results: str | Path) -> AuditResult:
-    """Which of ``task``'s test questions any committed run under ``results`` used (``task.name`` names its runs)."""
+    """Which of ``task``'s test questions any committed run under ``results`` used, in any role and any task."""
     planned = {_key(q): q.id for q in task.test}
-    used = used_questions(results, task.name)
+    used = used_questions(results)
     result = AuditResult(task.name, int(task.info.get("seed") or 0), len(planned), runs_read=len(used))
     for run, keys in used.items():
         hit = {planned[k] for k in planned.keys() & keys}
