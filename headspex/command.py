@@ -4,6 +4,7 @@
     headspex curves ...   whole-model pruning curves (python -m headspex.curves)
     headspex report DIR   rebuild a run's reports from its stored values (python -m headspex.report)
     headspex audit ...    were a planned run's test questions used before? (python -m headspex.prune.question_audit)
+    headspex roles ...    every head's attention-pattern roles (python -m headspex.roles)
     headspex models       the model aliases; headspex tasks: the task names
     headspex --version
 """
@@ -40,6 +41,12 @@ def _audit(argv: list[str]) -> int:
     return run(argv)
 
 
+def _roles(argv: list[str]) -> int:
+    from headspex.roles.cli import main as run
+
+    return run(argv)
+
+
 def _models(argv: list[str]) -> int:
     from headspex.engine.models import list_models
 
@@ -61,6 +68,7 @@ TOOLS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "curves": (_curves, "how far the whole model can be pruned: curves over a keep sweep"),
     "report": (_report, "rebuild a run's reports from its stored values"),
     "audit": (_audit, "were a planned run's test questions used by a committed run?"),
+    "roles": (_roles, "score every head's attention-pattern roles (previous-token, induction, IOI)"),
     "models": (_models, "list the model aliases"),
     "tasks": (_tasks, "list the task names"),
 }

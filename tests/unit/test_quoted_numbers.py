@@ -203,3 +203,14 @@ def test_run_times_come_from_the_time_files():
     assert f"ioi {study['ioi']:,} s, induction {study['induction']:,} s, facts {study['facts']:,} s" in page
     curves = {t: _seconds(CURVES / "times.txt", rf"^{t}: (\d+) s") for t in ("facts", "ioi")}
     assert f"facts {curves['facts']:,} s and IOI {curves['ioi']:,} s" in page
+
+
+def test_the_head_roles_quoted_come_from_the_committed_roles_table():
+    roles = pd.read_csv(ROOT / "results" / "roles" / "smollm2" / "roles.csv")
+    quoted = re.search(r"<!-- roles:start -->(.*?)<!-- roles:end -->", README.read_text(), re.S).group(1)
+
+    def top(score: str) -> str:
+        best = roles.nlargest(2, score)
+        return " and ".join(f"L{r.layer}H{r.head} ({getattr(r, score):.2f})" for r in best.itertuples())
+
+    assert quoted == (f"{top('previous_token')}, the strongest induction heads {top('induction')}")
