@@ -82,7 +82,7 @@ def check_values(values: Any, n_masks: int) -> np.ndarray:
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """One of ``choices``."""
+    """One of ``choices``, else one InputError (a ValueError) naming them."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}; got {value!r}")
+        raise InputError(f"{name} must be one of {tuple(choices)}; got {value!r}")
     return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-from headspex.errors import InputError
+from headspex._checks import check_choice
 
 __all__ = ["DUPLICATE_POLICIES", "check_duplicates", "first_copies", "question_key"]
 
@@ -20,9 +20,7 @@ DUPLICATE_POLICIES = ("refuse", "collapse")
 
 def check_duplicates(policy: object) -> str:
     """``policy`` if it is one of DUPLICATE_POLICIES, else InputError."""
-    if policy not in DUPLICATE_POLICIES:
-        raise InputError(f"duplicates must be one of {DUPLICATE_POLICIES}; got {policy!r}")
-    return str(policy)
+    return check_choice(policy, "duplicates", DUPLICATE_POLICIES)
 
 
 def question_key(prompt: str, choices: Sequence[str], answer: int) -> tuple:
