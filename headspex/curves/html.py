@@ -21,8 +21,11 @@ from headspex.reporting.trust import TrustReport
 from headspex.reporting.trust_blocks import details_html, warnings_html
 
 
-def auc_display(auc: pd.DataFrame) -> pd.DataFrame:
-    """The AUC table as the reports show it: AUC [95% CI], the paired difference to ProxySPEX and its reading."""
+def auc_display(auc: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:
+    """The AUC table as the reports show it: AUC [95% CI], the paired difference to ProxySPEX and its reading;
+    ``proxyspex`` named with its ``rule``."""
+    from headspex.prune.html.verdict import method_label
+
     def ci(v: float, lo: float, hi: float, sign: str = "") -> str:
         if not np.isfinite(v):
             return ""
@@ -33,7 +36,7 @@ def auc_display(auc: pd.DataFrame) -> pd.DataFrame:
         lo, hi = getattr(r, "diff_low", np.nan), getattr(r, "diff_high", np.nan)
         reading = ("" if not np.isfinite(lo) else "significantly above" if lo > 0 else "significantly below" if hi < 0
                    else "within noise")
-        rows.append({"method": r.method, "AUC [95% CI]": ci(r.auc, r.low, r.high),
+        rows.append({"method": method_label(r.method, rule), "AUC [95% CI]": ci(r.auc, r.low, r.high),
                      "minus ProxySPEX [95% CI]": ci(getattr(r, "diff_vs_ref", np.nan), lo, hi, "+"),
                      "vs ProxySPEX": reading})
     return pd.DataFrame(rows)
@@ -98,7 +101,7 @@ def write_curve_html(results: Sequence[Any], tables: dict, path: str | Path, *, 
              + '<h3>Area under the curve</h3><p class="note">AUC = mean test accuracy over the sweep; 95% bootstrap CI '
              f"over the {first.n_test} test questions (per-question scores averaged over {len(results)} seed(s)); "
              "minus ProxySPEX: the paired difference with its own 95% CI; random: mean of its masks, no CI.</p>"
-             + table_html(auc_display(tables["auc"]), table_id="auc-table") + warnings_html(trust) + "</section>")
+             + table_html(auc_display(tables["auc"], results[0].config.proxyspex_rule), table_id="auc-table") + warnings_html(trust) + "</section>")
     page.add('<section id="curves"><h2>Curves</h2>')
     page.figure(curve_figure(tables["curve"], clean, n_heads), "(no curve)")
     page.add('</section><section id="prunable"><h2>Prunable fractions</h2>')

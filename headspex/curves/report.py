@@ -38,7 +38,7 @@ def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str
     for name, table in tables.items():
         lines += [f"## {name}", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
     atomic_write_text(out / "curves.md", "\n".join(lines))
-    plot_curves(tables["curve"], clean, out / "curve.png", title=title)
+    plot_curves(tables["curve"], clean, out / "curve.png", title=title, rule=results[0].config.proxyspex_rule)
     trust = curve_checks(results, tables["curve"])
     missing = missing_seeds_note(_config(out), seeds)
     if missing:
@@ -71,7 +71,8 @@ def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustRe
              "## Area under the curve", "",
              f"AUC = mean test accuracy over the sweep; 95% bootstrap CI over the {first.n_test} test questions "
              f"(per-question scores averaged over {len(results)} seed(s)); minus ProxySPEX: the paired difference.", "",
-             auc_display(tables["auc"]).to_markdown(index=False), "", *warnings_markdown(trust),
+             auc_display(tables["auc"], first.config.proxyspex_rule).to_markdown(index=False), "",
+             *warnings_markdown(trust),
              "## Curves", "", "![test accuracy against heads kept](curve.png)", "",
              tables["curve"].to_markdown(index=False, floatfmt=".3f"), "",
              "## Prunable fractions (largest share of heads removed within 1 / 5 points of the unpruned model)", "",
@@ -90,8 +91,11 @@ def _config(out: Path) -> dict | None:
         return None
 
 
-def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: str) -> None:
-    """Test accuracy against heads kept: one line per method with its 95% band; unpruned and random as references."""
+def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: str, rule: str | None = None) -> None:
+    """Test accuracy against heads kept: one line per method with its 95% band; unpruned and random as references;
+    ``proxyspex`` labelled with its ``rule``."""
+    from headspex.prune.html.verdict import method_label
+
     from matplotlib.figure import Figure  # no pyplot: a notebook user's backend stays as it is
 
     fig = Figure(figsize=(8, 5), dpi=120)
@@ -99,7 +103,7 @@ def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: s
     for method, part in curve.groupby("method", sort=False):
         part = part.sort_values("k")
         style = dict(color="grey", linestyle=":") if method == "random" else {}
-        (line,) = ax.plot(part.k, part.accuracy, marker="o", markersize=3, label=method, **style)
+        (line,) = ax.plot(part.k, part.accuracy, marker="o", markersize=3, label=method_label(method, rule), **style)
         ax.fill_between(part.k, part.low, part.high, color=line.get_color(), alpha=0.12)
     ax.axhline(clean, color="black", linestyle="--", linewidth=1, label=f"unpruned ({clean:.3f})")
     ax.set_xlabel("heads kept")

@@ -18,7 +18,7 @@ from headspex._io import atomic_write_text, save_figure
 from headspex.players import format_layer_range
 from headspex.prune.html import write_html
 from headspex.prune.html.common import ordered_methods
-from headspex.prune.html.verdict import (accuracy_caption, n_test_questions, study_tables, verdict_pivot,
+from headspex.prune.html.verdict import (accuracy_caption, method_label, n_test_questions, study_tables, verdict_pivot,
                                          verdict_sentences)
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import accuracy_pivot
@@ -39,6 +39,7 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tables, trust = study_tables(results)
+    rule = getattr(results[0].config, "proxyspex_rule", None)
     missing = missing_seeds_note(_run_meta(out), [r.config.seed for r in results])
     if missing:
         trust.notes.insert(0, missing)
@@ -58,7 +59,7 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
             label = format_layer_range(r.layers)
             files[f"upset_{label}"] = plot_upset(r, out / f"interactions_upset_layers-{label}.png")
     files["accuracy_png"] = plot_accuracy(tables["accuracy"], results[0].clean_test_accuracy,
-                                          out / "accuracy_vs_sparsity.png")
+                                          out / "accuracy_vs_sparsity.png", rule=rule)
     files["report"] = _text(out / "report.md", _report(results, tables, trust, model_name, task_name))
     files["html"] = write_html(results, out / "report.html", title=f"Head pruning study: {model_name} on {task_name}",
                                config=_run_meta(out) or None, tables=tables, trust_report=trust)
@@ -106,8 +107,9 @@ def plot_upset(run: Any, path: Path, n: int = 15) -> Path:
     return path
 
 
-def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
-    """Test accuracy against the share of the range's heads kept, one panel per range, 95% intervals."""
+def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path, rule: str | None = None) -> Path:
+    """Test accuracy against the share of the range's heads kept, one panel per range, 95% intervals; ``proxyspex``
+    labelled with its ``rule``."""
     ranges = list(dict.fromkeys(summary["layers"]))
     fig = _figure(4.2 * len(ranges), 3.4)
     axes = fig.subplots(1, len(ranges), squeeze=False, sharey=True)
@@ -117,7 +119,8 @@ def plot_accuracy(summary: pd.DataFrame, clean: float, path: Path) -> Path:
             line = sub[sub["method"] == method].sort_values("keep")
             err = np.vstack([line["test_accuracy"] - line["low"], line["high"] - line["test_accuracy"]])
             err = np.nan_to_num(err) if np.isfinite(line["low"]).any() else None
-            ax.errorbar(line["keep"] * 100, line["test_accuracy"], yerr=err, marker="o", capsize=3, label=method)
+            ax.errorbar(line["keep"] * 100, line["test_accuracy"], yerr=err, marker="o", capsize=3,
+                        label=method_label(method, rule))
         ax.axhline(clean, color="k", ls="--", lw=1, label="unpruned")
         ax.set_title(f"layers {label}")
         ax.set_xlabel("heads of the range kept (%)")
@@ -154,7 +157,8 @@ def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) ->
     counts, pilot = tables["significance_counts"], tables["pilot"]
     return ["## Verdict", "", *[f"- {s}" for s in sentences], "",
             "## Test accuracy", "", accuracy_caption(results, tables), "",
-            verdict_pivot(tables["accuracy"], first.clean_test_accuracy).to_markdown(index=False), "",
+            verdict_pivot(tables["accuracy"], first.clean_test_accuracy,
+                          getattr(first.config, "proxyspex_rule", None)).to_markdown(index=False), "",
             *warnings_markdown(trust),
             "## ProxySPEX minus each baseline: significant cells", "",
             f"Per cell, a paired bootstrap 95% CI over the {n_test} test questions of ProxySPEX minus the baseline "

@@ -60,12 +60,18 @@ def verdict_sentences(results: Sequence[Any], tables: dict, trust: TrustReport) 
                            rule=first.config.proxyspex_rule)
 
 
-def verdict_pivot(accuracy: pd.DataFrame, clean: float) -> pd.DataFrame:
-    """The accuracy pivot (range x level x method, intervals) with the unpruned model's accuracy beside it."""
+def verdict_pivot(accuracy: pd.DataFrame, clean: float, rule: str | None = None) -> pd.DataFrame:
+    """The accuracy pivot (range x level x method, intervals) with the unpruned model's accuracy beside it; the
+    column ``proxyspex`` named with the ``rule`` it ran (``proxyspex (robust)``), never bare."""
     if accuracy.empty:
         return pd.DataFrame()
     pivot = accuracy_pivot(accuracy, ordered_methods(list(accuracy["method"])))
-    return pivot.assign(unpruned=f"{clean:.3f}")
+    return pivot.rename(columns={"proxyspex": method_label("proxyspex", rule)}).assign(unpruned=f"{clean:.3f}")
+
+
+def method_label(method: str, rule: str | None) -> str:
+    """``proxyspex (robust)`` for the method that runs a rule; any other method as it is."""
+    return f"{method} ({rule})" if method == "proxyspex" and rule else method
 
 
 def verdict_section(page: Page, results: Sequence[Any], tables: dict, trust: TrustReport) -> None:
@@ -73,7 +79,7 @@ def verdict_section(page: Page, results: Sequence[Any], tables: dict, trust: Tru
     first = results[0]
     n_test = n_test_questions(first)
     sentences = verdict_sentences(results, tables, trust)
-    pivot = verdict_pivot(tables["accuracy"], first.clean_test_accuracy)
+    pivot = verdict_pivot(tables["accuracy"], first.clean_test_accuracy, getattr(first.config, "proxyspex_rule", None))
     counts = tables["significance_counts"]
     pilot = tables["pilot"]
     page.add('<section id="verdict"><h2>Verdict</h2>' + sentences_html(sentences)
