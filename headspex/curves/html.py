@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.prune.html.common import colour, ordered_methods
+from headspex.prune.html.common import colour, method_label, ordered_methods
 from headspex.reporting.page import Page, document, sentences_html, style, table_html
 from headspex.reporting.trust import TrustReport
 from headspex.reporting.trust_blocks import details_html, warnings_html
@@ -24,7 +24,6 @@ from headspex.reporting.trust_blocks import details_html, warnings_html
 def auc_display(auc: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:
     """The AUC table as the reports show it: AUC [95% CI], the paired difference to ProxySPEX and its reading;
     ``proxyspex`` named with its ``rule``."""
-    from headspex.prune.html.verdict import method_label
 
     def ci(v: float, lo: float, hi: float, sign: str = "") -> str:
         if not np.isfinite(v):
@@ -42,8 +41,10 @@ def auc_display(auc: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def curve_figure(curve: pd.DataFrame, clean: float, n_heads: int) -> go.Figure:
-    """Test accuracy against the share of heads kept: a line and its 95% band per method, unpruned dashed."""
+def curve_figure(curve: pd.DataFrame, clean: float, n_heads: int, rule: str | None = None) -> go.Figure:
+    """Test accuracy against the share of heads kept: a line and its 95% band per method (``proxyspex`` named with
+    its ``rule``), unpruned dashed."""
+
     fig = go.Figure()
     for method in ordered_methods(list(curve["method"])):
         part = curve[curve["method"] == method].sort_values("k")
@@ -53,10 +54,10 @@ def curve_figure(curve: pd.DataFrame, clean: float, n_heads: int) -> go.Figure:
             fig.add_trace(go.Scatter(x=band_x, y=band_y, mode="lines", fill="toself", fillcolor=col, opacity=0.13,
                                      line=dict(width=0), hoverinfo="skip", legendgroup=method, showlegend=False))
         fig.add_trace(go.Scatter(
-            x=x, y=part["accuracy"], name=method, legendgroup=method, mode="lines+markers",
+            x=x, y=part["accuracy"], name=method_label(method, rule), legendgroup=method, mode="lines+markers",
             line=dict(color=col, dash="dot" if method == "random" else "solid"),
             customdata=part[["k", "low", "high", "selected_by"]].to_numpy(),
-            hovertemplate=f"<b>{method}</b><br>%{{customdata[0]}} heads kept (%{{x:.0f}} %)<br>test accuracy "
+            hovertemplate=f"<b>{method_label(method, rule)}</b><br>%{{customdata[0]}} heads kept (%{{x:.0f}} %)<br>test accuracy "
                           "%{y:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<br>%{customdata[3]}<extra></extra>"))
     fig.add_hline(y=clean, line=dict(color="black", dash="dash", width=1),
                   annotation=dict(text=f"unpruned {clean:.3f}", xanchor="left"), annotation_position="top left")
@@ -103,7 +104,7 @@ def write_curve_html(results: Sequence[Any], tables: dict, path: str | Path, *, 
              "minus ProxySPEX: the paired difference with its own 95% CI; random: mean of its masks, no CI.</p>"
              + table_html(auc_display(tables["auc"], results[0].config.proxyspex_rule), table_id="auc-table") + warnings_html(trust) + "</section>")
     page.add('<section id="curves"><h2>Curves</h2>')
-    page.figure(curve_figure(tables["curve"], clean, n_heads), "(no curve)")
+    page.figure(curve_figure(tables["curve"], clean, n_heads, first.config.proxyspex_rule), "(no curve)")
     page.add('</section><section id="prunable"><h2>Prunable fractions</h2>')
     page.figure(prunable_figure(tables["prunable"]), "(no prunable fractions)")
     page.add(table_html(tables["prunable"], "{:.0%}") + '</section><section id="cost"><h2>Costs</h2>')

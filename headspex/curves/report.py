@@ -17,6 +17,7 @@ import pandas as pd
 
 from headspex._io import atomic_write_text, save_figure
 from headspex.curves.results import CurveResult, auc_table, cost_table, curve_table, prunable_table
+from headspex.prune.html.common import method_label
 from headspex.reporting.escape import escape_markdown
 from headspex.reporting.trust import TrustReport, curve_checks
 from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
@@ -94,7 +95,6 @@ def _config(out: Path) -> dict | None:
 def plot_curves(curve: pd.DataFrame, clean: float, path: str | Path, *, title: str, rule: str | None = None) -> None:
     """Test accuracy against heads kept: one line per method with its 95% band; unpruned and random as references;
     ``proxyspex`` labelled with its ``rule``."""
-    from headspex.prune.html.verdict import method_label
 
     from matplotlib.figure import Figure  # no pyplot: a notebook user's backend stays as it is
 

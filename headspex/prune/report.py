@@ -17,8 +17,8 @@ import pandas as pd
 from headspex._io import atomic_write_text, save_figure
 from headspex.players import format_layer_range
 from headspex.prune.html import write_html
-from headspex.prune.html.common import ordered_methods
-from headspex.prune.html.verdict import (accuracy_caption, method_label, n_test_questions, study_tables, verdict_pivot,
+from headspex.prune.html.common import method_label, ordered_methods
+from headspex.prune.html.verdict import (accuracy_caption, n_test_questions, study_tables, verdict_pivot,
                                          verdict_sentences)
 from headspex.prune.results import StudyResult
 from headspex.prune.seeds import accuracy_pivot

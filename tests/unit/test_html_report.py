@@ -183,3 +183,16 @@ def test_write_outputs_opens_report_md_on_the_verdict_and_writes_1_based_csvs(tm
     top = pd.read_csv(tmp_path / "interactions_layers-1-2.csv")
     assert {"members", "order", "value", "sign", "kind"} <= set(top.columns)
     assert top["members"].str.fullmatch(r"(L[12]H\d+ ?)+").all()
+
+
+def test_tables_and_figures_name_proxyspex_with_its_rule(tmp_path):
+    from headspex.prune.report import write_outputs
+
+    results = synthetic_results()
+    rule = results[0].config.proxyspex_rule
+    write_outputs(results, tmp_path, model_name="tiny", task_name="synthetic")
+    md = (tmp_path / "report.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| layers"))
+    assert f"proxyspex ({rule})" in header and "| proxyspex |" not in header
+    page = (tmp_path / "report.html").read_text()
+    assert f'"name":"proxyspex ({rule})"' in page.replace(": ", ":") and '"name":"proxyspex"' not in page.replace(": ", ":")

@@ -26,7 +26,8 @@ from headspex.reporting.trust_blocks import details_html
 __all__ = ["write_html"]
 
 
-def _range_section(page: Page, run: Any, tables: dict, clean: float, metric: str, seed: int) -> None:
+def _range_section(page: Page, run: Any, tables: dict, clean: float, metric: str, seed: int,
+                   rule: str | None = None) -> None:
     label = format_layer_range(run.layers)
     page.add(f'<section class="range" id="layers-{label}"><h2>Layers {label} '
              f'<small>({len(run.players)} heads)</small></h2><h3>Heads</h3>')
@@ -36,9 +37,9 @@ def _range_section(page: Page, run: Any, tables: dict, clean: float, metric: str
     page.figure(interactions.higher_order(run, label), "No interaction of order >= 3 among the stored top ones.")
     page.figure(interactions.energy(tables["energy"], label), "(energy shares were not computed for this range)")
     page.add("<h3>Pruning</h3>")
-    page.figure(pruning.accuracy(tables["accuracy"], clean, label), "(no test accuracy)")
+    page.figure(pruning.accuracy(tables["accuracy"], clean, label, rule), "(no test accuracy)")
     page.figure(pruning.pilot(tables["pilot"], label), "(no pilot)")
-    page.figure(heads.selected_heads(run, label, seed), "(no selections)")
+    page.figure(heads.selected_heads(run, label, seed, rule), "(no selections)")
     page.add("<h3>Proxy fit</h3>" + trust.fit_table(tables["fit"], label))
     page.figure(trust.predicted_vs_true(run, label, metric, seed), "(no held-out or selected masks with true values)")
     page.figure(trust.evaluations(run, label, seed), "(no evaluation counts)")
@@ -61,7 +62,7 @@ def write_html(results: StudyResult | Sequence[StudyResult], path: str | Path, *
     verdict_section(page, results, tables, trust_report)
     clean = first.clean_test_accuracy
     for run in first.ranges:
-        _range_section(page, run, tables, clean, metric, seed)
+        _range_section(page, run, tables, clean, metric, seed, getattr(first.config, "proxyspex_rule", None))
     page.add('<section id="trust"><h2>Trust details</h2>' + details_html(trust_report) + "</section>")
     page.add('<section id="configuration"><h2>Configuration</h2>'
              + trust.config_table(config if config is not None else config_record(first.config),

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from headspex.prune.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, ordered_methods
+from headspex.prune.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, method_label, ordered_methods
 from headspex.reporting.labels import head_label
 from headspex.reporting.page import style
 
@@ -36,7 +36,8 @@ def shapley_heatmap(run: Any, label: str, seed: int | None = None) -> go.Figure:
                  grid.height(per_row=34, extra=170))
 
 
-def _selection_traces(run: Any, grid: HeadGrid, keep: float, methods: list[str], text: np.ndarray) -> list:
+def _selection_traces(run: Any, grid: HeadGrid, keep: float, methods: list[str], text: np.ndarray,
+                      rule: str | None = None) -> list:
     traces = []
     for method in methods:
         sel = run.selections[(keep, method)]
@@ -44,13 +45,14 @@ def _selection_traces(run: Any, grid: HeadGrid, keep: float, methods: list[str],
         status = grid.fill(["kept" if m else "ablated" for m in sel.mask], empty="")
         hover = np.char.add(np.char.add(text.astype(str), "<br>"), status.astype(str))
         traces.append(go.Heatmap(z=kept, x=grid.x, y=grid.y, text=hover, zmin=0, zmax=1, colorscale=KEPT_SCALE,
-                                 showscale=False, xgap=1, ygap=1, name=method,
-                                 hovertemplate=f"<b>{method}</b>: %{{text}}<extra></extra>"))
+                                 showscale=False, xgap=1, ygap=1, name=method_label(method, rule),
+                                 hovertemplate=f"<b>{method_label(method, rule)}</b>: %{{text}}<extra></extra>"))
     return traces
 
 
-def selected_heads(run: Any, label: str, seed: int | None = None) -> go.Figure | None:
-    """One grid per method (green = kept) with a dropdown over the keep levels."""
+def selected_heads(run: Any, label: str, seed: int | None = None, rule: str | None = None) -> go.Figure | None:
+    """One grid per method (green = kept; ``proxyspex`` named with its ``rule``) with a dropdown over the keep
+    levels."""
     methods = ordered_methods([m for _, m in run.selections])
     keeps = sorted({k for k, _ in run.selections})
     if not methods:
@@ -60,9 +62,9 @@ def selected_heads(run: Any, label: str, seed: int | None = None) -> go.Figure |
     text = grid.fill([f"{head_label(r.layer, r.head)} (layer {int(r.layer) + 1}, head {int(r.head)})"
                       for r in run.heads.sort_values("player").itertuples()], empty="")
     fig = make_subplots(rows=len(methods), cols=1, shared_xaxes=True, vertical_spacing=0.5 / (len(methods) + 4),
-                        subplot_titles=methods)
+                        subplot_titles=[method_label(m, rule) for m in methods])
     for i, keep in enumerate(keeps):
-        for row, trace in enumerate(_selection_traces(run, grid, keep, methods, text), start=1):
+        for row, trace in enumerate(_selection_traces(run, grid, keep, methods, text, rule), start=1):
             trace.visible = i == default
             fig.add_trace(trace, row=row, col=1)
     buttons = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.prune.html.common import colour, ordered_methods
+from headspex.prune.html.common import colour, method_label, ordered_methods
 from headspex.reporting.page import finite_errors, style
 
 
-def accuracy(table: pd.DataFrame, clean: float, label: str) -> go.Figure | None:
-    """Mean test accuracy over seeds with 95% t-intervals per method; dashed line: unpruned model."""
+def accuracy(table: pd.DataFrame, clean: float, label: str, rule: str | None = None) -> go.Figure | None:
+    """Mean test accuracy over seeds with 95% t-intervals per method (``proxyspex`` named with its ``rule``); dashed
+    line: unpruned model."""
     rows = table[table["layers"] == label] if not table.empty else table
     if rows.empty:
         return None
@@ -18,11 +19,11 @@ def accuracy(table: pd.DataFrame, clean: float, label: str) -> go.Figure | None:
     for method in ordered_methods(rows["method"]):
         line = rows[rows["method"] == method].sort_values("keep")
         fig.add_trace(go.Scatter(
-            x=line["keep"] * 100, y=line["test_accuracy"], name=method, mode="lines+markers",
+            x=line["keep"] * 100, y=line["test_accuracy"], name=method_label(method, rule), mode="lines+markers",
             line=dict(color=colour(method), dash="dot" if method == "random" else "solid"),
             error_y=finite_errors(line["test_accuracy"], line["low"], line["high"]),
             customdata=line[["k", "low", "high", "n_seeds"]].to_numpy(),
-            hovertemplate=f"<b>{method}</b><br>keep %{{x:.0f}} % (k = %{{customdata[0]}})<br>test accuracy "
+            hovertemplate=f"<b>{method_label(method, rule)}</b><br>keep %{{x:.0f}} % (k = %{{customdata[0]}})<br>test accuracy "
                           "%{y:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<br>%{customdata[3]} seed(s)"
                           "<extra></extra>"))
     fig.add_hline(y=clean, line=dict(color="black", dash="dash", width=1),

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from headspex.prune.html.common import ordered_methods
+from headspex.prune.html.common import method_label, ordered_methods
 from headspex.prune.seeds import SeedSummary, accuracy_pivot
 from headspex.reporting.page import Page, sentences_html, table_html
 from headspex.reporting.trust import TrustReport, study_checks
@@ -68,10 +68,6 @@ def verdict_pivot(accuracy: pd.DataFrame, clean: float, rule: str | None = None)
     pivot = accuracy_pivot(accuracy, ordered_methods(list(accuracy["method"])))
     return pivot.rename(columns={"proxyspex": method_label("proxyspex", rule)}).assign(unpruned=f"{clean:.3f}")
 
-
-def method_label(method: str, rule: str | None) -> str:
-    """``proxyspex (robust)`` for the method that runs a rule; any other method as it is."""
-    return f"{method} ({rule})" if method == "proxyspex" and rule else method
 
 
 def verdict_section(page: Page, results: Sequence[Any], tables: dict, trust: TrustReport) -> None:
