@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from headspex.errors import InputError
 
 __all__ = ["SPLIT_METHOD", "TEST_SHARE", "check_int", "items_needed", "pick_exemplars", "resolve_sizes", "role_of", "role_orders",
-           "role_counts", "seeded_order", "split_ids", "split_task"]
+           "seeded_order", "split_ids", "split_task"]
 
 TEST_SHARE = 0.5
 SPLIT_METHOD = ("role by sha256(f'{seed}:{id}'): test when its first 8 hex digits / 16^8 < 0.5, else train; "
@@ -56,12 +56,6 @@ def role_orders(ids: Sequence[str], seed: int) -> tuple[list[int], list[int]]:
     order = seeded_order(ids, seed)
     roles = [role_of(ids[i], seed) for i in order]
     return [i for i, r in zip(order, roles) if r == "train"], [i for i, r in zip(order, roles) if r == "test"]
-
-
-def role_counts(ids: Sequence[str], seed: int) -> tuple[int, int]:
-    """(training-role, test-role) item counts of `ids` for `seed`."""
-    n_test = sum(role_of(i, seed) == "test" for i in ids)
-    return len(ids) - n_test, n_test
 
 
 def items_needed(id_of: Callable[[int], str], seed: int, n_items: int, n_train: int | None,
