@@ -117,7 +117,7 @@ def api_reference() -> str:
              "The public API: the names `import headspex` exports (`headspex.__all__`, resolved lazily on first use), "
              "generated from `headspex._EXPORTS` and the docstrings when the site is built. Everything else is "
              "imported from its sub-package (`headspex.engine`, `headspex.spectrum`, `headspex.selection`, "
-             "`headspex.prune`, `headspex.curves`, `headspex.export`).", ""]
+             "`headspex.records`, `headspex.reporting`, `headspex.experiments`, `headspex.export`, `headspex.roles`).", ""]
     for module, names in by_module.items():
         parts += [f"## `{module}`", ""]
         for name in names:

@@ -6,16 +6,31 @@ The pipeline, in the order a study runs it::
     game = headspex.MaskGame(model, task, players)               # engine: f(mask) on a split, stored
     proxy = headspex.Proxy().fit(masks, game(masks))             # spectrum: CatBoost proxy
     spectrum = proxy.spectrum()                                  # spectrum: exact Fourier spectrum
-    selection = headspex.select_heads(spectrum, k)               # selection: the best k heads under the proxy
+    selection = headspex.select_heads(game, k)                   # selection: k heads by the default rule (robust)
     result = headspex.run_study(model, task, headspex.StudyConfig(ranges=...))
     curve = headspex.run_curves(model, task, headspex.CurveConfig(layers=range(30)))   # curves: whole model
     headspex.export_pruned(model, keep, "pruned/")                # export: removed heads deleted
     roles = headspex.head_roles(model)                            # roles: attention-pattern scores per head
 
 The top level holds that pipeline only; everything else is imported from its sub-package
-(``headspex.engine``, ``headspex.spectrum``, ``headspex.selection``, ``headspex.prune``, ``headspex.curves``,
-``headspex.export``, ``headspex.roles``),
+(``headspex.engine``, ``headspex.spectrum``, ``headspex.selection``, ``headspex.records``, ``headspex.reporting``,
+``headspex.experiments``, ``headspex.export``, ``headspex.roles``),
 e.g. ``from headspex.engine.store import ValueStore``.
+
+Layers, bottom to top (a module imports only from its own layer or the ones below; ``tests/unit/test_import_graph.py``
+reads this list and enforces it, imports by name included)::
+
+    base         _lazy _version errors _checks _io _packages players
+    models       engine spectrum
+    selection    selection
+    records      records
+    services     rundir _cli export roles
+    reporting    reporting
+    experiments  experiments
+    commands     prune curves report command __main__ __init__
+
+Results and their storage (``records``) sit below the reports and the experiments: a report is rebuilt from
+stored records alone, and nothing below ``experiments`` knows how a result was produced.
 
 Conventions: heads are ``(layer, head)`` with 0-based layers; masks are 1 = keep; per-head results are
 ``[n_layers, n_heads]`` tensors; interactions are ``HeadInteractions`` (shapiq ``InteractionValues`` in
@@ -24,8 +39,7 @@ no model, no torch and reads no data: names resolve on first use.
 """
 
 from headspex._lazy import lazy_exports
-
-__version__ = "0.3.0"
+from headspex._version import __version__
 
 _EXPORTS = {
     # engine: a model, the masked game on a task's split, masks to evaluate
@@ -36,11 +50,13 @@ _EXPORTS = {
     "Proxy": "headspex.spectrum.proxy",
     **dict.fromkeys(["FourierSpectrum", "MoebiusSpectrum"], "headspex.spectrum.fourier"),
     **dict.fromkeys(["head_attributions", "interaction_values"], "headspex.spectrum.attributions"),
-    # prune: select heads; a layer-range study
-    **dict.fromkeys(["select_heads", "Selection"], "headspex.selection.select"),
-    **dict.fromkeys(["StudyConfig", "run_study"], "headspex.prune.study"),
-    # curves: whole-model pruning curves
-    **dict.fromkeys(["CurveConfig", "run_curves"], "headspex.curves.run"),
+    # selection: the heads to keep
+    "select_heads": "headspex.selection.choose",
+    "Selection": "headspex.selection.select",
+    # experiments: a layer-range study, a whole-model pruning curve (their configurations are records)
+    **dict.fromkeys(["StudyConfig", "CurveConfig"], "headspex.records.config"),
+    "run_study": "headspex.experiments.ranges",
+    "run_curves": "headspex.experiments.whole_model",
     # export: a checkpoint with the removed heads deleted
     "export_pruned": "headspex.export.checkpoint",
     # roles: what each head attends to (previous token, induction, duplicate, IOI names)

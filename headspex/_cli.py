@@ -94,7 +94,7 @@ def versions() -> dict:
     import torch
     import transformers
 
-    from headspex import __version__
+    from headspex._version import __version__
 
     return {"headspex": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
             "catboost": catboost.__version__, "python": platform.python_version()}

@@ -1,4 +1,5 @@
-"""Every file a run writes goes through here: written beside its target, fsynced, renamed into place.
+"""Every file a run writes goes through here: written beside its target, fsynced, renamed into place, and the
+folder fsynced so that the rename survives a power cut.
 
 A write that fails (a full disk, a read-only folder) leaves the previous file as it was and no ``.tmp``
 behind, and raises :class:`~headspex.errors.OutputError` naming the file and what to do. Values already
@@ -45,6 +46,7 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) ->
     try:
         write(tmp)
         os.replace(tmp, path)
+        fsync_directory(path.parent)
     except OSError as err:
         _remove_quietly(tmp)
         raise output_error(err, path) from err
@@ -52,6 +54,20 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) ->
         _remove_quietly(tmp)
         raise
     return path
+
+
+def fsync_directory(directory: str | os.PathLike) -> None:
+    """Make a rename into ``directory`` durable (a no-op where directories cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:

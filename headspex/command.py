@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage())
         return 0
     if args[0] == "--version":
-        from headspex import __version__
+        from headspex._version import __version__
 
         print(f"headspex {__version__}")
         return 0

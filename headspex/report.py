@@ -84,17 +84,17 @@ def rebuild(directory: str | Path) -> dict[str, Any]:
     kind = run_kind(d)
     seeds = seed_records(d)[kind]
     if kind == "study":
-        from headspex.prune.report import write_outputs
-        from headspex.prune.results import StudyResult
+        from headspex.records import read_study_seed
+        from headspex.reporting.study_report import write_outputs
 
-        results = [StudyResult.load(p) for p in seeds]
+        results = [read_study_seed(p) for p in seeds]
         check_seeds_agree(results, [p.name for p in seeds])
         meta = _meta(d)
         return write_outputs(results, d, model_name=meta.get("model", ""), task_name=meta.get("task", ""))
-    from headspex.curves.report import title_of, write_outputs as write_curves
-    from headspex.curves.results import CurveResult
+    from headspex.records import read_curve_seed
+    from headspex.reporting.curve_report import title_of, write_outputs as write_curves
 
-    results = [CurveResult.load(p) for p in seeds]
+    results = [read_curve_seed(p) for p in seeds]
     check_seeds_agree(results, [p.name for p in seeds])
     return write_curves(results, d, title=title_of(results[0]))
 

@@ -30,13 +30,13 @@ def _study_config(folder: Path) -> dict:
 def run_variants(study: Path, task_name: str, model, test_model, layers: list[str] | None = None) -> pd.DataFrame:
     """Seed 0 of the task's study once per (sampling, refine); rows per (variant, layers, keep, method)."""
     import tasks
+    from headspex.experiments.ranges import run_study
     from headspex.players import format_layer_range
-    from headspex.prune.results import StudyResult
-    from headspex.prune.study import run_study
+    from headspex.records import read_study_seed
 
     folder = study / task_name
     record = _study_config(folder)
-    base = StudyResult.load(folder / "seed-0").config
+    base = read_study_seed(folder / "seed-0").config
     args = record["arguments"]
     task = tasks.load(args["task"], seed=args["seed"], tokenizer=model.tokenizer, n_train=args["n_train"] or None,
                       n_test=args["n_test"] or None)

@@ -11,7 +11,7 @@ old code effectively used: curves sampled "matched" masks, refined, Best-of-N at
 the MILP at 5000 Moebius terms; iterative ProxySPEX removed 10% per round). Then:
 
 1. "before": today's report writers on the unpickled objects, into a temporary directory;
-2. each seed is written as tables beside its pickle (``StudyResult.save`` / ``CurveResult.save``);
+2. each seed is written as tables beside its pickle (``write_study_seed`` / ``write_curve_seed``);
 3. "after": ``python -m headspex.report`` (its ``main``, in this process) on a temporary copy holding only
    ``config.json`` and the tables;
 4. every CSV, Markdown and HTML file of "before" and "after" is compared; only when all are identical are
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 MOVED = {("headspex.prune.select", "Selection"): ("headspex.selection.select", "Selection"),
          ("headspex.curves.methods", "MethodRun"): ("headspex.selection.registry", "MethodRun")}
-OLD_CONFIGS = {("headspex.prune.study", "StudyConfig"): "study", ("headspex.curves.run", "CurveConfig"): "curve"}
+OLD_CONFIGS = {("headspex.experiments.ranges", "StudyConfig"): "study", ("headspex.experiments.whole_model", "CurveConfig"): "curve"}
 # fields today's configurations have that the old ones lacked, at the values the old code effectively used
 NEW_FIELDS = {"study": {"head_counts": None, "max_terms": 5000, "iterative_fraction": 0.1},
               "curve": {"head_counts": None, "sampling": "matched", "refine": True, "best_of_n": None}}
@@ -101,12 +101,12 @@ def write_reports(kind: str, results: list, run: Path, out: Path) -> None:
         shutil.copy2(run / "config.json", out / "config.json")
     check_seeds_agree(results, [f"seed-{r.config.seed}" for r in results])
     if kind == "study":
-        from headspex.prune.report import write_outputs
+        from headspex.reporting.study_report import write_outputs
 
         meta = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
         write_outputs(results, out, model_name=meta.get("model", ""), task_name=meta.get("task", ""))
     else:
-        from headspex.curves.report import title_of, write_outputs
+        from headspex.reporting.curve_report import title_of, write_outputs
 
         write_outputs(results, out, title=title_of(results[0]))
 
@@ -149,8 +149,11 @@ def convert_run(run: Path, seeds: list[Path], keep_pickles: bool, work: Path) ->
     results = [load_legacy(p, log) for p in pickles]
     tag = str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run).replace(os.sep, "_")
     write_reports(kind, results, run, work / tag / "before")
+    from headspex.records import write_curve_seed, write_study_seed
+
+    write_seed = write_study_seed if kind == "study" else write_curve_seed
     for result, seed in zip(results, seeds):
-        result.save(seed)
+        write_seed(result, seed)
     rebuild_copy(run, seeds, work / tag / "after")
     differ = compare(work / tag / "before", work / tag / "after")
     if not differ and not keep_pickles:

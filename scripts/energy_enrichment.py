@@ -37,8 +37,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from headspex.engine.store import load_store, mask_key  # noqa: E402
+from headspex.experiments.energy import energy_enrichment  # noqa: E402
 from headspex.players import format_layer_range  # noqa: E402
-from headspex.prune.energy import SHARES, energy_enrichment  # noqa: E402
+from headspex.records.energy import SHARES
 from headspex.selection.context import training_masks  # noqa: E402
 from headspex.spectrum.proxy import Proxy  # noqa: E402
 from headspex.spectrum.proxy_search import ProxySearch  # noqa: E402

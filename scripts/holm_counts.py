@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from headspex.prune.stats import holm_signs, paired_bootstrap_test  # noqa: E402
+from headspex.records.stats import holm_signs, paired_bootstrap_test  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "results" / "powered-study"

@@ -41,8 +41,8 @@ for path in (ROOT, ROOT / "scripts"):
 from energy_enrichment import study_setup  # noqa: E402
 from headspex.engine.sampling import sample_k_masks  # noqa: E402
 from headspex.engine.store import load_store, mask_key  # noqa: E402
+from headspex.experiments.sweep import parse_budgets  # noqa: E402
 from headspex.players import format_layer_range  # noqa: E402
-from headspex.prune.sweep import parse_budgets  # noqa: E402
 from headspex.selection.context import training_masks  # noqa: E402
 from headspex.spectrum.proxy import Proxy  # noqa: E402
 from headspex.spectrum.surrogates import fit_lasso  # noqa: E402

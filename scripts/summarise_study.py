@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from headspex.prune.results import StudyResult
-from headspex.prune.seeds import SeedSummary, accuracy_pivot
+from headspex.records import read_study_seed
+from headspex.records.summary import SeedSummary, accuracy_pivot
 
 METHODS = ["proxyspex", "proxyspex-margin", "proxyspex-robust", "proxyspex-anchored", "proxyspex-milp", "lasso",
            "best-of-n", "single-head", "random"]  # those present in a study are shown
@@ -28,7 +28,7 @@ def _label(method: str) -> str:
 
 
 def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.DataFrame]:
-    results = [StudyResult.load(p) for p in sorted(folder.glob("seed-*")) if (p / "record.json").is_file()]
+    results = [read_study_seed(p) for p in sorted(folder.glob("seed-*")) if (p / "record.json").is_file()]
     summary = SeedSummary(results)
     sig = summary.significance(reference=reference)
     methods = METHODS if reference in METHODS else [reference, *METHODS]

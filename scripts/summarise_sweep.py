@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from headspex.prune.sweep import write_tables
+from headspex.experiments.sweep import write_tables
 
 
 

@@ -1,7 +1,6 @@
-"""``python -m headspex.curves``: whole-model pruning curves (see :mod:`headspex.curves.cli`)."""
+"""``python -m headspex.curves``: ``python -m headspex.prune`` with ``--layers all`` as its default and ``--layers``
+always one game (each method's kept set scored at every level of a keep sweep, default 10%..90%)."""
 
-import sys
+from headspex.prune.cli import main
 
-from headspex.curves.cli import main
-
-sys.exit(main())
+raise SystemExit(main(prog="python -m headspex.curves", layers="all", one_game=True))

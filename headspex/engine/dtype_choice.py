@@ -12,7 +12,7 @@ CPU without them (AVX2 only) PyTorch falls back to slow kernels and bfloat16 run
 The answer is a :class:`DtypeChoice`: the dtype, the measured seconds and ratio, the CPU capability, and one
 line that says why (``choice.line()``), which the CLI prints and records in ``config.json``. The probe runs
 once per process and device (cached). Whether the chosen dtype's answers agree with float32 on the run's own
-questions is the caller's check (:func:`headspex.prune.run_dtype.answers_agree`), since it needs the model
+questions is the caller's check (:func:`headspex.experiments.run_dtype.answers_agree`), since it needs the model
 and the task.
 """
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from headspex._checks import check_choice, check_masks
+from headspex._io import atomic_write_with
 from headspex.engine.dtype_choice import warn_if_slow
 from headspex.engine.executors import EvaluationJob, Executor, make_executor
 from headspex.engine.fingerprint import prompts_fingerprint, weights_fingerprint
@@ -181,9 +182,7 @@ class MaskGame:
         means = given if given is not None else compute_head_means(
             self.model, [q.prompt for q in self.task.split(self.reference_split)])
         if path is not None and not path.exists():
-            tmp = path.with_suffix(".tmp")
-            torch.save(means, tmp)
-            tmp.replace(path)
+            atomic_write_with(path, lambda tmp: torch.save(means, tmp))
         return means
 
 

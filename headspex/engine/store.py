@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from headspex._io import atomic_write_bytes
 from headspex.engine.fingerprint import identity_changes
 from headspex.engine.lock import DirectoryLock
 from headspex.engine.store_lines import encode_line, parse_line, value_problem
@@ -94,7 +95,7 @@ class ValueStore:
                 )
         else:
             config = {"identity": identity, "info": info or {}}
-            _atomic_write(cfg_path, json.dumps(config, indent=2).encode())
+            atomic_write_bytes(cfg_path, json.dumps(config, indent=2).encode())
         records = _load_values(p / "values.jsonl", _n_players(config), writable=True, repair=repair)
         return cls(p, config, records, lock)
 
@@ -212,7 +213,7 @@ def _move_bad_lines(path: Path, scan: _Scan) -> None:
     """Append the bad lines to ``values.rejected.jsonl`` (first: nothing is lost if this is cut short),
     then rewrite ``values.jsonl`` with the good ones atomically."""
     _append_bytes(path.with_name(REJECTED), b"".join(raw + b"\n" for _, raw, _ in scan.bad))
-    _atomic_write(path, b"".join(scan.good))
+    atomic_write_bytes(path, b"".join(scan.good))
     lines = ", ".join(str(n) for n, _, _ in scan.bad[:10]) + (", ..." if len(scan.bad) > 10 else "")
     print(f"repaired {path}: moved {len(scan.bad)} bad line{'s' * (len(scan.bad) > 1)} ({lines}) to {REJECTED}; "
           "their masks will be recomputed", file=sys.stderr)
@@ -266,24 +267,3 @@ def _append_bytes(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` (tmp file, fsync, rename); the tmp file never outlives a failure."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError) and not isinstance(e, OutputError):
-            raise OutputError(_write_failure(path, e)) from e
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

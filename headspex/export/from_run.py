@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from headspex._io import atomic_write_text
 from headspex.errors import InputError
 from hooks import tokenize_left_padded
 
@@ -62,7 +63,7 @@ def export_selection(players: list, selection: Any, model: Any, task: Any, path:
                   latency_unpruned_s=latency["unpruned"]["median_s"], latency_pruned_s=latency["pruned"]["median_s"],
                   latency_speedup=latency["unpruned"]["median_s"] / latency["pruned"]["median_s"],
                   latency_batch=list(ids.shape), latency_repeats=repeats, device=str(model.device))
-    Path(out, "export.json").write_text(json.dumps(report, indent=2))
+    atomic_write_text(Path(out, "export.json"), json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return report
 

@@ -1,11 +1,8 @@
-"""The layer-range study (one experiment per range plus the proxy's diagnostics), its report, and the CLI
-(``python -m headspex.prune``). Selection methods live in :mod:`headspex.selection`."""
+"""The command line, ``python -m headspex.prune`` (also ``headspex prune``): a layer-range study, a whole-model
+curve (``--layers all``) or a budget sweep. The experiments live in :mod:`headspex.experiments`."""
 
 from headspex._lazy import lazy_exports
 
-_EXPORTS = {
-    "StudyConfig": ".study", "StudyResult": ".study", "run_study": ".study", "write_outputs": ".report",
-    "main": ".cli", "build_parser": ".cli",
-}
+_EXPORTS = {"main": ".cli", "build_parser": ".cli"}
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -70,9 +70,9 @@ def load_task(args: argparse.Namespace, tokenizer: Any, max_tokens: int | None =
 
 
 def _protocol_args(g: Any, layers: str) -> None:
-    from headspex.curves.run import CurveConfig
-    from headspex.prune.study import StudyConfig
-    from headspex.selection.context import DEFAULT_RULE, PROXYSPEX_RULES
+    from headspex.records.config import CurveConfig, StudyConfig
+    from headspex.selection.context import DEFAULT_RULE
+    from headspex.selection.methods import proxyspex_rules
 
     study, curve = StudyConfig.__dataclass_fields__, CurveConfig.__dataclass_fields__
 
@@ -105,15 +105,11 @@ def _protocol_args(g: Any, layers: str) -> None:
                    help="proxy refits for the energy shares' intervals (ranges)")
     g.add_argument("--methods", default=None, help="selection methods to compare (headspex.selection.method_names()) "
                                                    + both("methods"))
-    g.add_argument("--proxyspex-rule", choices=list(PROXYSPEX_RULES), default=DEFAULT_RULE,
-                   help="how the method proxyspex selects: robust (the default, chosen on validation questions by "
-                        "the budget sweeps: verify's check on local optima of an uncertainty-aware objective, bootstrap "
-                        "proxies' clipped mean minus their spread), verify (check the proxy's best distinct candidates, "
-                        "LASSO's top k among them, on true training values), milp (the proxy's optimum), trust (its "
-                        "optimum near the best training mask) or sequential (active sampling toward the selection), "
-                        "margin (verify's candidates, LASSO's top k left only for one better by more than the "
-                        "training questions' noise), anchored (sequential, sampling around the gradient's top k too); "
-                        "each is also a method, proxyspex-<rule>")
+    rules = proxyspex_rules()
+    g.add_argument("--proxyspex-rule", choices=list(rules), default=DEFAULT_RULE,
+                   help="how the method proxyspex selects (default: %(default)s): " + "; ".join(
+                       f"{rule}: {text}".replace("%", "%%") for rule, text in rules.items())
+                   + "; each is also a method, proxyspex-<rule>")
     g.add_argument("--ablation", choices=["zero", "mean"], default="zero", help="how a removed head is replaced")
     g.add_argument("--metric", choices=["logprob", "accuracy", "margin"], default="logprob",
                    help="training value f(m): mean correct-choice log-probability (smooth), accuracy (the paper's) "
@@ -195,9 +191,9 @@ def _run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace) -> int:
     import tasks
     from headspex.engine.models import load_model
+    from headspex.experiments import runs
+    from headspex.experiments.run_dtype import confirm_agreement, resolve_run_dtype
     from headspex.players import parse_layer_ranges
-    from headspex.prune import runs
-    from headspex.prune.run_dtype import confirm_agreement, resolve_run_dtype
 
     t0 = time.perf_counter()
     whole = args.one_game or runs.is_one_game(args.layers)

@@ -1,4 +1,4 @@
-"""One seed of a whole-model curve as tables (``CurveResult.save`` / ``CurveResult.load`` use these).
+"""One seed of a whole-model curve as tables (``write_curve_seed`` / ``read_curve_seed`` use these).
 
 Tables (``range`` is the label of the analysed layers, ``level`` the kept fraction k / n_players):
 
@@ -33,7 +33,7 @@ COSTS = {"seed": "int64", "range": "str", "method": "str", "forward": "int64", "
 
 
 def write_curve_record(result: Any, directory: str | Path) -> Path:
-    """Write one seed of a curve (a :class:`~headspex.curves.results.CurveResult`) into ``directory``."""
+    """Write one seed of a curve (a :class:`~headspex.records.curve_result.CurveResult`) into ``directory``."""
     d = start_seed(directory)
     seed, n = int(result.config.seed), len(result.players)
     label = format_layer_range(sorted({int(p[0]) for p in result.players}))
@@ -62,7 +62,7 @@ def write_curve_record(result: Any, directory: str | Path) -> Path:
 
 
 def read_curve_parts(directory: str | Path) -> dict[str, Any]:
-    """The fields of a :class:`~headspex.curves.results.CurveResult` read from ``directory``."""
+    """The fields of a :class:`~headspex.records.curve_result.CurveResult` read from ``directory``."""
     return read_seed(directory, KIND, lambda record, t, masks: _read_curve(Path(directory), record, t, masks))
 
 

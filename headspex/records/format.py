@@ -11,7 +11,6 @@ directory with a ``record.json`` is complete.
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import json
 import math
@@ -34,8 +33,7 @@ TABLE_FILES = ("scores.csv", "random.csv", "train.csv", "selections.csv", "costs
                "heldout.csv", "heads.csv", "interactions.csv", "energy.csv", "energy_samples.csv")
 SEED_FILES = (RECORD_FILE, MASKS_FILE, *TABLE_FILES)
 LEGACY_FILES = {"study": "results.pkl", "curve": "curve.pkl"}  # pickles of headspex before schema 1
-# the configuration class of each kind, imported when a record is read (they sit above this package)
-CONFIG_CLASSES = {"study": ("headspex.prune.study", "StudyConfig"), "curve": ("headspex.curves.run", "CurveConfig")}
+KINDS = ("study", "curve")  # what a seed record holds: one seed of a layer-range study, or of a whole-model curve
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 T = TypeVar("T")
 
@@ -71,8 +69,9 @@ def tuples(value: Any) -> Any:
 
 def config_class(kind: str) -> type:
     """The configuration class of ``kind`` ("study" or "curve"); a fixed list, never a name read from a file."""
-    module, name = CONFIG_CLASSES[kind]
-    return getattr(importlib.import_module(module), name)
+    from headspex.records.config import CurveConfig, StudyConfig
+
+    return {"study": StudyConfig, "curve": CurveConfig}[kind]
 
 
 def build_config(kind: str, data: dict, where: Path) -> Any:
@@ -84,8 +83,21 @@ def build_config(kind: str, data: dict, where: Path) -> Any:
     if unknown:
         raise StoredDataError(f"{where} has configuration fields this headspex does not know ({', '.join(unknown)}); "
                               "read it with the headspex version that wrote it")
-    data = legacy_config(data)
-    return cls(**{k: tuples(v) for k, v in data.items()})
+    data = {k: tuples(v) for k, v in legacy_config(data).items()}
+    return with_retired_methods(cls, data)
+
+
+def with_retired_methods(cls: type, data: dict) -> Any:
+    """``cls(**data)``, keeping methods that have since been retired (they ran then; they no longer run): the
+    configuration is checked with the methods that still run, then records every method it named."""
+    from headspex.selection.methods import METHODS, method_info
+
+    stored = data.get("methods")
+    if stored is None or all(m in METHODS or not method_info(m).retired for m in stored):
+        return cls(**data)
+    config = cls(**{**data, "methods": tuple(m for m in stored if m in METHODS)})
+    object.__setattr__(config, "methods", tuple(stored))
+    return config
 
 
 def legacy_config(config: dict) -> dict:
@@ -267,7 +279,7 @@ def record_kind(path: Path) -> str:
         kind = record.get("kind") if isinstance(record, dict) else None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise StoredDataError(f"cannot read {path} ({err}); rerun its command to rewrite it") from None
-    if kind not in CONFIG_CLASSES:
+    if kind not in KINDS:
         raise StoredDataError(f"{path} is not a headspex seed record (kind {kind!r})")
     return kind
 

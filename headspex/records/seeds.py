@@ -9,8 +9,8 @@ from headspex.records.curve import read_curve_parts, write_curve_record
 from headspex.records.study import read_study_parts, write_study_record
 
 if TYPE_CHECKING:
-    from headspex.curves.results import CurveResult
-    from headspex.prune.results import StudyResult
+    from headspex.records.curve_result import CurveResult
+    from headspex.records.study_result import StudyResult
 
 
 def write_study_seed(result: "StudyResult", directory: str | Path) -> Path:
@@ -19,8 +19,8 @@ def write_study_seed(result: "StudyResult", directory: str | Path) -> Path:
 
 
 def read_study_seed(directory: str | Path) -> "StudyResult":
-    """The :class:`~headspex.prune.results.StudyResult` stored in ``directory``."""
-    from headspex.prune.results import StudyResult
+    """The :class:`~headspex.records.study_result.StudyResult` stored in ``directory``."""
+    from headspex.records.study_result import StudyResult
 
     return StudyResult(**read_study_parts(directory))
 
@@ -31,7 +31,7 @@ def write_curve_seed(result: "CurveResult", directory: str | Path) -> Path:
 
 
 def read_curve_seed(directory: str | Path) -> "CurveResult":
-    """The :class:`~headspex.curves.results.CurveResult` stored in ``directory``."""
-    from headspex.curves.results import CurveResult
+    """The :class:`~headspex.records.curve_result.CurveResult` stored in ``directory``."""
+    from headspex.records.curve_result import CurveResult
 
     return CurveResult(**read_curve_parts(directory))

@@ -1,4 +1,4 @@
-"""One seed of a layer-range study as tables (``StudyResult.save`` / ``StudyResult.load`` use these).
+"""One seed of a layer-range study as tables (``write_study_seed`` / ``read_study_seed`` use these).
 
 Tables (``range`` is the layer range's label, ``level`` the keep fraction, ``k`` the heads kept):
 
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from headspex.players import format_layer_range
-from headspex.prune.energy import SHARES, EnergyShares
-from headspex.prune.protocol import RangeRun
-from headspex.prune.stats import Interval
 from headspex.records import parts
+from headspex.records.energy import SHARES, EnergyShares
+from headspex.records.range_run import RangeRun
+from headspex.records.stats import Interval
 from headspex.records.format import (MASKS_FILE, build_config, config_dict, per_question, read_seed, start_seed,
                                      tuples, unique_labels, write_arrays, write_record, write_table)
 
@@ -39,7 +39,7 @@ KIND = "study"
 
 
 def write_study_record(result: Any, directory: str | Path) -> Path:
-    """Write one seed of a study (a :class:`~headspex.prune.results.StudyResult`) into ``directory``."""
+    """Write one seed of a study (a :class:`~headspex.records.study_result.StudyResult`) into ``directory``."""
     d = start_seed(directory)
     seed, labels = int(result.config.seed), unique_labels([format_layer_range(r.layers) for r in result.ranges])
     runs = list(zip(labels, result.ranges))
@@ -134,7 +134,7 @@ def _energy_samples(items: list[tuple[str, EnergyShares]], seed: int) -> pd.Data
 
 
 def read_study_parts(directory: str | Path) -> dict[str, Any]:
-    """The fields of a :class:`~headspex.prune.results.StudyResult` (config, clean, ranges, seconds) read
+    """The fields of a :class:`~headspex.records.study_result.StudyResult` (config, clean, ranges, seconds) read
     from ``directory``."""
     return read_seed(directory, KIND, lambda record, t, masks: _read_study(Path(directory), record, t, masks))
 

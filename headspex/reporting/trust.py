@@ -22,15 +22,16 @@ run's results (study or curve seeds) into lines for a terminal.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-# methods whose picks come from a proxy (the extrapolation check skips a pick chosen on its true value)
-PROXY_METHODS = ("proxyspex", "proxyspex-milp", "proxyspex-verify", "proxyspex-margin", "proxyspex-robust",
-                 "proxyspex-trust", "proxyspex-additive")
+from headspex.reporting.page import table_html
+from headspex.selection.methods import proxy_methods
+
 TRY = ("Try more training masks (--budget), the robust rule (--proxyspex-rule robust, the default: candidates where "
        "bootstrap proxies agree, checked on true values), the trust region (--proxyspex-rule trust: the optimum stays "
        "near the best training mask), or another --sampling (matched: masks at the keep levels).")
@@ -181,7 +182,7 @@ def study_checks(results: Sequence[Any], accuracy: Any = None) -> TrustReport:
                                              f"held-out R² {h['r2']:.2f} on {len(h['true'])} unseen k-head masks",
                                              at[2]))
     if accuracy is None:
-        from headspex.prune.seeds import SeedSummary
+        from headspex.records.summary import SeedSummary
 
         accuracy = SeedSummary(list(results)).accuracy()
     _below_random_study(report, accuracy, results[0].config.seed if len(results) == 1 else None)
@@ -194,7 +195,7 @@ def _check_pick(report: TrustReport, picks: tuple[dict, dict], key: Any, at: tup
     true training values) keyed (level, method); at: (where, level text, share kept); reference: (value, name)."""
     (selections, train), (where, level, kept), (ref, ref_name) = picks, at, reference
     best = train.get((key, "best-of-n"), {}).get(metric)
-    for method in PROXY_METHODS:
+    for method in proxy_methods():
         sel = selections.get((key, method))
         if sel is None:
             continue
@@ -207,7 +208,7 @@ def _check_pick(report: TrustReport, picks: tuple[dict, dict], key: Any, at: tup
         if best is not None and true is not None and true < best - 1e-9:
             report.flags.append(Flag("below_best_random", where, level, method, seed, float(true), float(best),
                                      f"true training {metric} {true:+.3f} vs Best-of-N's {best:+.3f}", kept))
-    if best is None and any((key, m) in selections for m in PROXY_METHODS):
+    if best is None and any((key, m) in selections for m in proxy_methods()):
         _note(report, "Best-of-N did not run: a pick is not compared with the best random mask of its size")
 
 
@@ -257,7 +258,7 @@ def curve_checks(results: Sequence[Any], curve: Any = None) -> TrustReport:
             _check_pick(report, (selections, train), k, ("whole model", f"k={k} ({k / n:.0%} kept)", k / n), seed,
                         metric, (np.nan if ref is None else ref, "the best training value the proxy saw"))
     if curve is None:
-        from headspex.curves.results import curve_table
+        from headspex.records.curve_result import curve_table
 
         curve = curve_table(results)
     for k, g in curve.groupby("k", sort=False):
@@ -279,3 +280,52 @@ def warning_lines(results: Any) -> list[str]:
         return []
     report = curve_checks(results) if hasattr(results[0], "runs") else study_checks(results)
     return report.lines()
+
+
+# The warnings as a report shows them: a visible block near the top (HTML and Markdown) and the table of every
+# flag (which seed each value is from, or "mean over seeds").
+
+def warnings_html(trust: TrustReport, details: str = "#trust") -> str:
+    """The "Trust warnings" block: per failed check its meaning (visible) and, folded, one line per (where,
+    method) with its levels, seeds and largest gap; what to try; the checks that could not be made."""
+    notes = "".join(f'<p class="note">Note: {html.escape(n)}.</p>' for n in trust.notes)
+    if not trust.flags:
+        return (f'<div class="warnings clear" id="trust-warnings"><h3>Trust warnings: none</h3>'
+                f'<p class="note">{html.escape(trust.checked)}</p>{notes}</div>')
+    items = []
+    for check, groups in trust.by_check():
+        title, meaning, advice = CHECKS[check]
+        n = sum(len(flags) for _, flags in groups)
+        where = ", ".join(dict.fromkeys(f"{w} ({m})" for (_, w, m), _ in groups))
+        lines = "".join(f"<li>{html.escape(group_text(w, m, flags))}</li>" for (_, w, m), flags in groups)
+        items.append(f"<li><details><summary><b>{html.escape(title)}</b>: {n} case(s) in {html.escape(where)}. "
+                     f'<span class="tip">It means {html.escape(meaning)} {html.escape(advice)}</span></summary>'
+                     f"<ul>{lines}</ul></details></li>")
+    return (f'<div class="warnings" id="trust-warnings"><h3>Trust warnings ({len(trust.flags)} case(s); click one '
+            f'for its levels, seeds and largest gap)</h3><ul>{"".join(items)}</ul>'
+            f'{notes}<p class="note">Every case with its seed: <a href="{details}">trust details</a>. '
+            f"{html.escape(trust.checked)}</p></div>")
+
+
+def warnings_markdown(trust: TrustReport) -> list[str]:
+    """The same block as Markdown lines."""
+    if not trust.flags:
+        return ["## Trust warnings: none", "", trust.checked, *[f"Note: {n}." for n in trust.notes], ""]
+    lines = [f"## Trust warnings ({len(trust.flags)} case(s))", ""]
+    for check, groups in trust.by_check():
+        title, meaning, advice = CHECKS[check]
+        lines.append(f"- **{title}** ({sum(len(f) for _, f in groups)} case(s)). It means {meaning} {advice}")
+        lines += [f"  - {group_text(w, m, flags)}" for (_, w, m), flags in groups]
+    return lines + ["", trust.checked, *[f"Note: {n}." for n in trust.notes], ""]
+
+
+def details_html(trust: TrustReport) -> str:
+    """Every flag as a sortable table (or a line saying there is none)."""
+    if not trust.flags:
+        return '<p class="note">No flag.</p>'
+    return ('<p class="note">One row per flag; "seed" says which seed a value is from, or "mean over seeds".</p>'
+            + table_html(trust.table(), sortable=True, table_id="trust-table"))
+
+
+def details_markdown(trust: TrustReport) -> str:
+    return trust.table().to_markdown(index=False, floatfmt=".3f") if trust.flags else "No flag."

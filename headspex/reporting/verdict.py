@@ -1,4 +1,5 @@
-"""The verdict a report opens with: sentences written from the run's own tables, never from stored prose.
+"""The one verdict writer: the sentences a report opens with, written from the run's own tables, never from stored
+prose; :func:`study_verdict` and :func:`curve_verdict` give them for a study's or a curve's seeds.
 
 :func:`study_sentences` (a layer-range study: accuracy, paired significance, pilot) and
 :func:`curve_sentences` (whole-model curves: AUC with paired differences, prunable fractions).
@@ -11,16 +12,6 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-NAMES = {"proxyspex": "ProxySPEX", "proxyspex-milp": "ProxySPEX's proxy optimum",
-         "proxyspex-verify": "verified ProxySPEX", "proxyspex-margin": "ProxySPEX with a noise margin",
-         "proxyspex-sequential": "sequential ProxySPEX", "proxyspex-anchored": "anchored sequential ProxySPEX",
-         "proxyspex-robust": "ProxySPEX on a robust objective",
-         "proxyspex-additive": "robust ProxySPEX with an additive proxy (control)",
-         "lasso-verify": "LASSO's candidates checked on true values (control)",
-         "proxyspex-trust": "ProxySPEX with a trust region",
-         "iterative-proxyspex": "iterative ProxySPEX", "lasso": "LASSO", "best-of-n": "Best-of-N",
-         "single-head": "single-head ablation", "gradient": "gradient", "iterative-gradient": "iterative gradient",
-         "attribution-patching": "attribution patching", "random": "random masks"}
 BASELINE_ORDER = ("lasso", "best-of-n", "single-head")
 REFERENCE = "proxyspex"
 SHORT = {"extrapolation": "proxy optimum above every observed value", "heldout": "held-out R² below 0",
@@ -29,8 +20,10 @@ SHORT = {"extrapolation": "proxy optimum above every observed value", "heldout":
 
 
 def name(method: str) -> str:
-    """A method as the text names it (``lasso`` -> ``LASSO``)."""
-    return NAMES.get(method, method)
+    """A method as the text names it (``lasso`` -> ``LASSO``): its registered title."""
+    from headspex.selection.methods import method_info
+
+    return method_info(method).title
 
 
 def rule_clause(rule: str | None) -> str:
@@ -181,3 +174,22 @@ def curve_sentences(auc: pd.DataFrame, prunable: pd.DataFrame, *, n_seeds: int, 
         out.append(f"Removable while staying close to the unpruned model ({clean:.3f}): " + "; ".join(parts) + ".")
     out.append(trust_sentence(trust))
     return out
+
+
+def study_verdict(results: Sequence[Any], tables: dict, trust: Any) -> list[str]:
+    """A study's verdict from its seeds and tables (:func:`study_sentences`), naming the rule ``proxyspex`` ran."""
+    from headspex.reporting.study_tables import n_test_questions
+
+    first = results[0]
+    return study_sentences(tables["accuracy"], tables["significance"], tables["pilot"], n_seeds=len(results),
+                           n_test=n_test_questions(first), clean=first.clean_test_accuracy, trust=trust,
+                           rule=first.config.proxyspex_rule)
+
+
+def curve_verdict(results: Sequence[Any], tables: dict, trust: Any = None) -> list[str]:
+    """A whole-model curve's verdict from its seeds and tables (:func:`curve_sentences`)."""
+    first = results[0]
+    n = len(first.players)
+    return curve_sentences(tables["auc"], tables["prunable"], n_seeds=len(results), n_test=first.n_test, n_heads=n,
+                           kept=[k / n for k in first.ks], clean=float(first.clean["test"]["accuracy"]), trust=trust,
+                           rule=first.config.proxyspex_rule)

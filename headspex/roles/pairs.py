@@ -66,7 +66,7 @@ class PairInteractions:
     @property
     def ci(self) -> np.ndarray:
         """``[n_pairs, 2]`` Student-t interval of the mean over backgrounds (NaN with one background)."""
-        from headspex.prune.stats import mean_ci
+        from headspex.records.stats import mean_ci
 
         return np.array([[(iv := mean_ci(row, level=self.level)).low, iv.high] for row in self.deltas])
 

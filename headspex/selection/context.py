@@ -17,17 +17,9 @@ from headspex.engine.sampling import sample_masks, sample_mixture
 from headspex.errors import InputError
 
 SAMPLINGS = ("uniform", "matched", "mixture")
-# how the method "proxyspex" selects; each rule is also a method of its own, "proxyspex-<rule>"
-PROXYSPEX_RULES = ("verify", "milp", "trust", "sequential", "margin", "anchored", "robust")
+# how the method "proxyspex" selects: a rule is a registered method "proxyspex-<rule>" (its registration says so)
 DEFAULT_RULE = "robust"  # chosen on validation questions by the budget sweeps (results/sweep, *-robust)
 LEGACY_RULE = "milp"  # what "proxyspex" meant in runs recorded before the rule was a setting
-
-
-def check_rule(rule: object) -> str:
-    """``rule`` if it is one of :data:`PROXYSPEX_RULES`, else one InputError naming them."""
-    if rule not in PROXYSPEX_RULES:
-        raise InputError(f"proxyspex_rule must be one of {', '.join(PROXYSPEX_RULES)}; got {rule!r}")
-    return str(rule)
 
 
 def training_masks(sampling: str, budget: int, n_players: int, levels: tuple[float, ...], seed: int) -> np.ndarray:
@@ -53,7 +45,7 @@ class SelectionContext:
     sampling, refine: how the proxy's masks are drawn; select on the ridge-refined spectrum.
     best_of_n: Best-of-N candidates in total over the levels (None: the budget).
     grad_model, task: the float32 model and task the gradient methods differentiate.
-    proxyspex_rule: the rule the method "proxyspex" runs (:data:`PROXYSPEX_RULES`).
+    proxyspex_rule: the rule the method "proxyspex" runs (:func:`~headspex.selection.registry.proxyspex_rules`).
     """
 
     game: Any

@@ -10,12 +10,9 @@ registered by :mod:`headspex.selection.methods`, which also checks method lists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from headspex.selection.select import Selection
-
-if TYPE_CHECKING:
-    from headspex.selection.context import SelectionContext
 
 
 @dataclass
@@ -42,22 +39,51 @@ class MethodRun:
 class Method(Protocol):
     """``method(context, ks) -> MethodRun`` with one selection of exactly k heads per k in ``ks``."""
 
-    def __call__(self, context: "SelectionContext", ks: list[int]) -> MethodRun:
+    def __call__(self, context: Any, ks: list[int]) -> MethodRun:  # context: a SelectionContext
         ...
 
 
-METHODS: dict[str, Method] = {}
+@dataclass(frozen=True)
+class MethodInfo:
+    """What the reports, the verdict and the CLI know of a method: its one home is its registration.
+
+    title: its name in prose ("LASSO"). colour: its colour in every figure. seedless: its selections do not depend
+    on the seed (saved once). proxy: it picks on the proxy's prediction (the trust checks read its objective).
+    rule: the ProxySPEX rule it is (``proxyspex --proxyspex-rule RULE`` runs it), with ``help`` for that option.
+    retired: why it no longer runs (its stored results still render, under its stored name).
+    """
+
+    name: str
+    title: str
+    colour: str = "#a6761d"
+    seedless: bool = False
+    proxy: bool = False
+    rule: str | None = None
+    help: str = ""
+    retired: str = ""
+
+
+METHODS: dict[str, Method] = {}  # the methods that run, in report order
+INFO: dict[str, MethodInfo] = {}  # every method a report may show, retired ones included, in report order
 BASELINE = "random"  # a distribution of random k-head masks, scored by the experiment, not a selection
 SEEDLESS: set[str] = set()  # methods whose selections do not depend on the seed (saved once, not per seed)
 
 
-def register(name: str, *, seedless: bool = False) -> Callable[[Method], Method]:
-    """Decorator: add ``method`` to :data:`METHODS` under ``name`` (``seedless``: no randomness involved)."""
+def register(name: str, *, title: str | None = None, colour: str = "#a6761d", seedless: bool = False,
+             proxy: bool = False, rule: str | None = None, help: str = "") -> Callable[[Method], Method]:
+    """Decorator: add ``method`` to :data:`METHODS` under ``name``, with what reports and the CLI show of it
+    (:class:`MethodInfo`); the order of registration is the order of every report."""
 
     def add(method: Method) -> Method:
         METHODS[name] = method
+        INFO[name] = MethodInfo(name, title or name, colour, seedless, proxy, rule, help)
         if seedless:
             SEEDLESS.add(name)
         return method
 
     return add
+
+
+def retire(name: str, *, title: str, colour: str, why: str, proxy: bool = False) -> None:
+    """Keep what reports show of a method that no longer runs (stored results that name it still rebuild)."""
+    INFO[name] = MethodInfo(name, title, colour, proxy=proxy, retired=why)

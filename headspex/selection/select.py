@@ -258,9 +258,10 @@ def _heuristic(objective: Any, k: int, limit: float, t0: float, start: np.ndarra
     return Selection(cur, k, "greedy+swap", value_of(cur), k in (0, n), time.perf_counter() - t0, info)
 
 
-def select_heads(spectrum_or_proxy: Any, k: int, *, method: str = "auto", time_limit: float | None = None,
-                 max_terms: int = DEFAULT_MAX_TERMS) -> Selection:
-    """Keep the ``k`` heads that maximise a spectrum or proxy.
+def proxy_optimum(spectrum_or_proxy: Any, k: int, *, method: str = "auto", time_limit: float | None = None,
+                  max_terms: int = DEFAULT_MAX_TERMS) -> Selection:
+    """Keep the ``k`` heads that maximise a spectrum or proxy (the ``milp`` rule; :func:`headspex.select_heads`
+    runs any rule).
 
     ``spectrum_or_proxy``: a ``FourierSpectrum`` (converted to Moebius), a ``MoebiusSpectrum``, or an
     object with ``.spectrum()`` (a ``Proxy``). ``method``: ``"auto"`` (milp, heuristic fallback),

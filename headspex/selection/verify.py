@@ -7,27 +7,19 @@ polished from LASSO's top k, from the best observed training mask resized to k, 
 optimum (MILP or heuristic), and from seeded perturbations of LASSO's top k; LASSO's own top k is always
 among them. The best candidates by predicted value are evaluated and the best TRUE one is kept, so the rule
 never does worse on the training objective than the best candidate it checked, LASSO's included.
-
-``proxyspex-margin`` checks the same candidates, per training question, and leaves LASSO's top k only for a
-candidate that beats it by more than the questions' noise: a paired lower bound ``mean - z * se > 0`` of the
-per-question differences, with z Bonferroni-corrected for the candidates checked (5% family-wise). Keeping the
-best of up to 10 noisy training means overfits the training questions (a winner's curse, measured on induction
-in results/powered-study); the margin is the guard against it.
 """
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
 
-from headspex.selection.select import Selection, select_heads, select_heads_greedy_swap, select_top_k
+from headspex.selection.select import Selection, proxy_optimum, select_heads_greedy_swap, select_top_k
 
 VERIFY_SHARE = 0.2  # share of the budget spent checking candidates on the true value
 N_PERTURBED = 6  # perturbed LASSO starts per level
 POLISH_SECONDS = None  # no wall-clock limit on a greedy + swap polish: it stops on rounds (deterministic)
-MARGIN_ALPHA = 0.05  # proxyspex-margin: family-wise error of "a candidate beats LASSO's top k" (fixed a priori)
 
 
 def verify_budget(budget: int, n_levels: int, share: float = VERIFY_SHARE) -> tuple[int, int]:
@@ -60,7 +52,7 @@ def perturbed(mask: np.ndarray, n_swaps: int, rng: np.random.Generator) -> np.nd
 def candidates(spectrum: object, moebius: object, k: int, weights: np.ndarray, masks: np.ndarray,
                values: np.ndarray, *, seed: int, time_limit: float | None, max_terms: int) -> list[Selection]:
     """Distinct candidate k-masks, best predicted first: the MILP optimum and :func:`local_optima`."""
-    milp = select_heads(moebius, k, time_limit=time_limit, max_terms=max_terms)
+    milp = proxy_optimum(moebius, k, time_limit=time_limit, max_terms=max_terms)
     return local_optima(spectrum, k, weights, masks, values, seed=seed, first=[milp])
 
 
@@ -101,30 +93,3 @@ def checked(cands: list[Selection], per_level: int, lasso_mask: np.ndarray) -> l
     return top
 
 
-def margin_z(n_rivals: int, alpha: float = MARGIN_ALPHA) -> float:
-    """The one-sided normal quantile that keeps the family-wise error over ``n_rivals`` candidates at ``alpha``
-    (Bonferroni): with ``n_rivals`` = 9 (verify checks at most 10 distinct candidates), about 2.54."""
-    return NormalDist().inv_cdf(1.0 - alpha / max(1, n_rivals))
-
-
-def choose_by_margin(cands: list[Selection], per_question: np.ndarray, lasso_mask: np.ndarray,
-                     z: float | None = None) -> Selection:
-    """LASSO's top k unless a candidate beats it by more than the training questions' noise.
-
-    per_question: [n_candidates, n_questions] true values aligned with ``cands`` (LASSO's top k among them).
-    Among candidates whose paired difference from LASSO's has ``mean - z * se > 0`` (se over questions), the
-    best mean is kept; with none, LASSO's top k. ``z`` defaults to :func:`margin_z` of the rivals checked."""
-    per_question = np.asarray(per_question, dtype=np.float64)
-    z = margin_z(len(cands) - 1) if z is None else float(z)
-    i_lasso = next(i for i, c in enumerate(cands) if np.array_equal(c.mask, lasso_mask))
-    diff = per_question - per_question[i_lasso]
-    n_q = diff.shape[1]
-    se = diff.std(axis=1, ddof=1) / np.sqrt(n_q) if n_q > 1 else np.full(len(cands), np.inf)
-    gain = diff.mean(axis=1)
-    lower = gain - z * se
-    clear = np.flatnonzero(lower > 0)
-    best = int(clear[np.argmax(gain[clear])]) if clear.size else i_lasso
-    sel = cands[best]
-    details = dict(sel.details, verified=len(cands), true_train_value=float(per_question[best].mean()),
-                   is_lasso=best == i_lasso, margin_z=z, margin_lower=float(lower[best]), cleared=int(clear.size))
-    return Selection(sel.mask, sel.k, f"margin:{sel.method}", sel.objective, False, sel.seconds, details)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from headspex.prune import main
+from headspex.records import read_study_seed
 
 pytestmark = pytest.mark.needs_mmlu  # the tiny model answers MMLU letters, which its word vocabulary has
 
@@ -79,9 +80,8 @@ def test_several_seeds_give_intervals_with_the_split_fixed(tiny_dir, tmp_path):
     assert main(args) == 0
     acc = pd.read_csv(tmp_path / "accuracy.csv")
     assert (acc["n_seeds"] == 2).all() and (acc["low"] <= acc["high"]).all()
-    from headspex.prune.results import StudyResult
 
-    seeds = [StudyResult.load(tmp_path / f"seed-{s}") for s in (0, 1)]
+    seeds = [read_study_seed(tmp_path / f"seed-{s}") for s in (0, 1)]
     assert [r.config.seed for r in seeds] == [0, 1]
     assert seeds[0].clean == seeds[1].clean  # same split, same unpruned scores
 

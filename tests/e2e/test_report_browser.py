@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from headspex.prune.html.common import method_label
+from headspex.reporting.html.common import method_label
 
 from tests.unit.test_html_report import FIGURES_PER_RANGE, synthetic_results
 
@@ -131,7 +131,7 @@ def _numbers(cell: str) -> list[float]:
 
 
 def test_report_opens_offline_and_draws_every_figure(chrome, tmp_path):
-    from headspex.prune.html import write_html
+    from headspex.reporting.html import write_html
 
     n_ranges = 3  # 3 ranges of 3 layers x 32 heads (96 heads each), 3 seeds, 50 top interactions
     results = synthetic_results(n_layers_per_range=3, n_heads=32, n_ranges=n_ranges, seeds=(0, 1, 2), n_interactions=50)
@@ -163,7 +163,7 @@ def test_report_opens_offline_and_draws_every_figure(chrome, tmp_path):
 def _planted_study(tmp_path: Path) -> Path:
     """A study whose ProxySPEX pick (layers 1-2, 50% kept, seed 0) has a predicted value above every training
     value the proxy saw; every output written as a run writes them."""
-    from headspex.prune.report import write_outputs
+    from headspex.reporting.study_report import write_outputs
     from headspex.selection.select import Selection
 
     results = synthetic_results(n_layers_per_range=2, n_heads=8, n_ranges=2, seeds=(0, 1), n_interactions=40)
@@ -230,8 +230,9 @@ def _check_sorting(driver) -> None:
 def test_a_whole_model_run_writes_its_own_html_report(chrome, tmp_path, tiny_llama):
     from selenium.webdriver.common.by import By
 
-    from headspex.curves.report import write_outputs
-    from headspex.curves.run import CurveConfig, run_curves
+    from headspex.experiments.whole_model import run_curves
+    from headspex.records.config import CurveConfig
+    from headspex.reporting.curve_report import write_outputs
     from tests.helpers import tiny_task
 
     config = CurveConfig(layers=(0, 1, 2, 3), keep=(0.25, 0.5, 0.75), budget=24, n_random=6, milp_time_limit=5.0,

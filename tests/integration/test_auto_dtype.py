@@ -42,7 +42,7 @@ def test_the_default_records_its_measured_choice_and_a_resume_keeps_it(checkpoin
     root, task = checkpoint
     out = root / "run"
     base = ["--model", str(root / "model"), "--task", str(task), *FAST, "--out", str(out)]
-    monkeypatch.setattr("headspex.prune.run_dtype.choose_dtype", fake_choice("float32", 8.5, units=False))
+    monkeypatch.setattr("headspex.experiments.run_dtype.choose_dtype", fake_choice("float32", 8.5, units=False))
     assert prune(base) == 0
     assert "training masks in float32: bfloat16 is 8.5x slower on this CPU (FAKE, no bf16 units)" in capsys.readouterr().err
     record = json.loads((out / "config.json").read_text())
@@ -51,7 +51,7 @@ def test_the_default_records_its_measured_choice_and_a_resume_keeps_it(checkpoin
     assert (out / "layers-1-2" / "train-float32").is_dir()
 
     # the same --out on a machine where bfloat16 would win: resumed in float32, nothing recomputed, nothing mixed
-    monkeypatch.setattr("headspex.prune.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
+    monkeypatch.setattr("headspex.experiments.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
     assert prune(base) == 0
     err = capsys.readouterr().err
     assert "training masks in float32: the dtype this --out's stores were made in (resumed)" in err
@@ -63,12 +63,12 @@ def test_a_resume_in_a_much_slower_dtype_says_so_in_one_line(checkpoint, monkeyp
     root, task = checkpoint
     out = root / "bf16-run"
     base = ["--model", str(root / "model"), "--task", str(task), *FAST, "--out", str(out)]
-    monkeypatch.setattr("headspex.prune.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
-    monkeypatch.setattr("headspex.prune.run_dtype.answers_agree", lambda *a, **k: 1.0)
+    monkeypatch.setattr("headspex.experiments.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
+    monkeypatch.setattr("headspex.experiments.run_dtype.answers_agree", lambda *a, **k: 1.0)
     assert prune(base) == 0
     assert json.loads((out / "config.json").read_text())["dtype_choice"]["agreement"] == 1.0
     capsys.readouterr()
-    monkeypatch.setattr("headspex.prune.run_dtype.choose_dtype", fake_choice("float32", 8.5, units=False))
+    monkeypatch.setattr("headspex.experiments.run_dtype.choose_dtype", fake_choice("float32", 8.5, units=False))
     assert prune(base) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: resuming")]
     assert len(notes) == 1 and "bfloat16 is 8.5x slower than float32" in notes[0], notes
@@ -78,8 +78,8 @@ def test_a_resume_in_a_much_slower_dtype_says_so_in_one_line(checkpoint, monkeyp
 def test_an_auto_choice_whose_answers_disagree_trains_in_float32(checkpoint, monkeypatch, capsys):
     root, task = checkpoint
     out = root / "vetoed"
-    monkeypatch.setattr("headspex.prune.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
-    monkeypatch.setattr("headspex.prune.run_dtype.answers_agree", lambda *a, **k: 0.5)
+    monkeypatch.setattr("headspex.experiments.run_dtype.choose_dtype", fake_choice("bfloat16", 0.25, units=True))
+    monkeypatch.setattr("headspex.experiments.run_dtype.answers_agree", lambda *a, **k: 0.5)
     assert prune(["--model", str(root / "model"), "--task", str(task), *FAST, "--out", str(out)]) == 0
     assert "agree with float32's on only 50%" in capsys.readouterr().err
     assert json.loads((out / "config.json").read_text())["dtype"] == "float32"
@@ -96,7 +96,7 @@ def test_load_model_auto_takes_the_choice_and_records_it(checkpoint, monkeypatch
 
 
 def test_answers_agree_is_one_for_the_same_model(tiny_llama):
-    from headspex.prune.run_dtype import answers_agree
+    from headspex.experiments.run_dtype import answers_agree
 
     assert answers_agree(tiny_llama, tiny_llama, tiny_task()) == 1.0
 

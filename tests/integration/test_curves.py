@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from headspex.experiments.whole_model import run_curves
+from headspex.records.config import CURVE_METHODS as METHODS, CurveConfig
+from headspex.records.curve_result import auc_table, cost_table, curve_table, prunable_table
 from headspex.selection.iterative import eliminate
-from headspex.curves.results import auc_table, cost_table, curve_table, prunable_table
-from headspex.curves.run import METHODS, CurveConfig, run_curves
 from headspex.spectrum.fourier import MoebiusSpectrum
 from tests.helpers import tiny_task
 
@@ -58,7 +59,7 @@ def test_summaries_have_one_row_per_method_and_level(tiny_llama):
 
 
 def test_auc_of_a_flat_curve_is_its_level():
-    from headspex.curves.results import _auc
+    from headspex.records.curve_result import _auc
 
     kept = np.array([0.9, 0.5, 0.1])
     assert _auc(kept, np.array([0.7, 0.7, 0.7])) == pytest.approx(0.7)

@@ -231,8 +231,9 @@ def test_a_new_directory_inside_the_run_is_allowed(tmp_path):
 def test_export_selection_of_a_layer_range_into_the_run(tiny_llama, tmp_path):
     """The real path: a curve over layers 2-3 exported inside its --out; heads of layers 1-2 stay; a second
     export needs overwrite, and the run's files survive both."""
+    from headspex.experiments.whole_model import run_curves
     from headspex.export.from_run import export_selection, pick_selection
-    from headspex.curves.run import CurveConfig, run_curves
+    from headspex.records.config import CurveConfig
     from tests.helpers import tiny_task
 
     task, out = tiny_task(), tmp_path / "run"

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from headspex import StudyConfig
-from headspex.prune.energy import EnergyShares, pooled_shares
-from headspex.prune.protocol import heldout_r2
+from headspex.experiments.heldout import heldout_r2
+from headspex.records.energy import EnergyShares, pooled_shares
+from headspex.records.stats import Interval
 from headspex.selection.context import SelectionContext, training_masks
 from headspex.selection.methods import METHODS
-from headspex.prune.stats import Interval
 from headspex.spectrum.synthetic import planted_game
 
 KEEP = (0.5, 0.66, 0.83)
@@ -95,20 +95,3 @@ def test_verify_never_loses_to_lasso_on_the_training_objective_and_spends_the_ma
         assert true_ours == pytest.approx(sel.details["true_train_value"])
 
 
-def test_sequential_spends_the_budget_and_keeps_a_checked_mask():
-    game = CountingGame(planted_game(30, n_terms=20, max_order=3, seed=7))
-    ctx = SelectionContext(game, KEEP, 200, seed=0, sampling="matched", refine=False, milp_time_limit=5)
-    ks = [round(keep * 30) for keep in KEEP]
-    run = METHODS["proxyspex-sequential"](ctx, ks)
-    assert run.forward <= 200
-    for k in ks:
-        sel = run.selections[k]
-        assert sel.k == k and game(sel.mask[None])[0] == pytest.approx(sel.details["true_train_value"])
-        # the first round evaluates LASSO's top k (fitted on the first half of the stream) itself
-        assert sel.details["true_train_value"] >= game(ctx_lasso_mask(ctx, k)[None])[0] - 1e-12
-
-
-def ctx_lasso_mask(ctx, k):
-    from headspex.selection.select import select_top_k
-
-    return select_top_k(ctx.lasso_weights(max(20, ctx.budget // 2)), k).mask

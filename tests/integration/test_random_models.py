@@ -108,8 +108,10 @@ def test_study_refuses_random_weights(random_smollm2, embedded):
 @needs_tokenizer
 def test_run_study_and_run_curves_refuse_random_weights_before_any_work(random_smollm2):
     import tasks
-    from headspex.curves.run import CurveConfig, run_curves
-    from headspex.prune.study import StudyConfig, run_study
+    from headspex.experiments.ranges import run_study
+    from headspex.experiments.whole_model import run_curves
+    from headspex.records.config import CurveConfig
+    from headspex.records.config import StudyConfig
 
     task = tasks.load("ioi", n_train=4, n_test=4, tokenizer=random_smollm2.tokenizer)
     with pytest.raises(ValueError, match="random weights exist for timing"):

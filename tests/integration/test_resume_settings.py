@@ -63,7 +63,8 @@ def test_other_layers_are_refused(setup, capsys):
 
 
 def test_a_curves_saved_method_is_reused_only_under_the_same_settings(tiny_llama, tmp_path):
-    from headspex.curves.run import CurveConfig, run_curves
+    from headspex.experiments.whole_model import run_curves
+    from headspex.records.config import CurveConfig
     from tests.helpers import tiny_task
 
     task = tiny_task()

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from headspex.prune.cli import main as prune
+from headspex.records import read_study_seed, write_study_seed
 from headspex.report import main as report
 from tests.conftest import save_tiny_llama
 from tests.helpers import write_capitals_jsonl
@@ -95,13 +96,12 @@ def test_the_report_refuses_seeds_run_under_other_settings(finished, tmp_path, c
     import dataclasses
     import shutil
 
-    from headspex.prune.results import StudyResult
 
     out = tmp_path / "out"
     shutil.copytree(finished, out)
-    odd = StudyResult.load(out / "seed-1")
+    odd = read_study_seed(out / "seed-1")
     odd.config = dataclasses.replace(odd.config, metric="accuracy")
-    odd.save(out / "seed-1")
+    write_study_seed(odd, out / "seed-1")
     assert report([str(out)]) == 2
     err = capsys.readouterr().err
     assert "seed-1" in err and "metric" in err and "Traceback" not in err
@@ -149,12 +149,12 @@ def test_a_failed_run_removes_the_out_it_created(tiny_dir, task_file, tmp_path, 
 
 def test_a_bug_keeps_its_traceback(tiny_dir, task_file, tmp_path, monkeypatch):
     """Only the project's own errors become one line: torch's RuntimeError is a bug and is raised."""
-    import headspex.prune.study
+    import headspex.experiments.ranges
 
     def broken(*args, **kwargs):
         raise RuntimeError("a torch-like internal error")
 
-    monkeypatch.setattr(headspex.prune.study, "clean_scores", broken)
+    monkeypatch.setattr(headspex.experiments.ranges, "clean_scores", broken)
     with pytest.raises(RuntimeError, match="torch-like"):
         _run(tiny_dir, task_file, tmp_path / "out")
 
@@ -253,7 +253,6 @@ def test_a_run_stores_its_seeds_as_tables_and_writes_no_pickle(finished, tmp_pat
     --out), and the reports rebuild from config.json and those tables alone."""
     import shutil
 
-    from headspex.prune.results import StudyResult
     from headspex.records import SCHEMA_VERSION
 
     assert not list(finished.rglob("*.pkl"))
@@ -269,7 +268,7 @@ def test_a_run_stores_its_seeds_as_tables_and_writes_no_pickle(finished, tmp_pat
             {p.name for p in d.iterdir()}
         scores = pd.read_csv(d / "scores.csv")
         assert set(scores["method"]) == {"proxyspex", "lasso"} and (scores["seed"] == seed).all()
-        assert StudyResult.load(d).config.seed == seed
+        assert read_study_seed(d).config.seed == seed
         shutil.copytree(d, copy / d.name)
     assert report([str(copy)]) == 0
     for name in ("accuracy.csv", "pilot.csv", "fit.csv", "significance.csv", "energy.csv", "report.md"):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from headspex.errors import InputError
-from headspex.prune import sweep
+from headspex.experiments import sweep
 from headspex.prune.cli import main
 
 from tests.conftest import save_tiny_llama

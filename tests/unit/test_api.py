@@ -24,7 +24,7 @@ def test_the_top_level_is_the_pipeline():
     for name in headspex.__all__:
         assert getattr(headspex, name) is not None, name
         assert not name.startswith("_")
-    assert headspex.StudyConfig.__module__ == "headspex.prune.study"
+    assert headspex.StudyConfig.__module__ == "headspex.records.config"
     assert headspex.FourierSpectrum.__module__ == "headspex.spectrum.fourier"
     assert issubclass(headspex.HeadspexError, Exception) and headspex.__version__
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
@@ -34,8 +34,8 @@ def test_the_top_level_is_the_pipeline():
 @pytest.mark.parametrize("name, home", [
     ("evaluate_masks", "headspex.engine"), ("ValueStore", "headspex.engine.store"),
     ("unique_rows", "headspex.engine.sampling"), ("fit_proxy", "headspex.spectrum"),
-    ("write_outputs", "headspex.prune"), ("select_top_k", "headspex.selection.select"),
-    ("CurveResult", "headspex.curves"), ("ExportSummary", "headspex.export.checkpoint"),
+    ("write_outputs", "headspex.reporting.study_report"), ("select_top_k", "headspex.selection.select"),
+    ("CurveResult", "headspex.records"), ("ExportSummary", "headspex.export.checkpoint"),
     ("layer_players", "headspex.players"), ("compute_head_means", "hooks"),
     ("pair_interactions", "headspex.roles"),
 ])
@@ -68,7 +68,7 @@ def test_old_module_paths_are_gone(old):
 def test_report_is_a_module_of_its_own():
     report = importlib.import_module("headspex.report")
     assert report.__name__ == "headspex.report" and callable(report.rebuild) and callable(report.main)
-    assert report is not importlib.import_module("headspex.prune.report")
+    assert report is not importlib.import_module("headspex.reporting.study_report")
 
 
 def test_old_benchmark_command_is_gone_and_the_new_one_runs():

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from headspex.prune.seeds import count_table
-from headspex.prune.stats import holm_signs, paired_bootstrap, paired_bootstrap_test
+from headspex.records.stats import holm_signs, paired_bootstrap, paired_bootstrap_test
+from headspex.records.summary import count_table
 
 
 def brute_holm(p: np.ndarray, alpha: float) -> np.ndarray:

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from headspex.prune.energy import EnergyShares  # noqa: E402
-from headspex.prune.html import write_html  # noqa: E402
-from headspex.prune.protocol import RangeRun  # noqa: E402
-from headspex.prune.results import StudyResult  # noqa: E402
+from headspex.records.config import StudyConfig  # noqa: E402
+from headspex.records.energy import EnergyShares  # noqa: E402
+from headspex.records.range_run import RangeRun  # noqa: E402
+from headspex.records.stats import Interval  # noqa: E402
+from headspex.records.study_result import StudyResult  # noqa: E402
+from headspex.reporting.html import write_html  # noqa: E402
 from headspex.selection.select import Selection  # noqa: E402
-from headspex.prune.stats import Interval  # noqa: E402
-from headspex.prune.study import StudyConfig  # noqa: E402
 
 KEEP = (0.5, 0.83)
 METHODS = ("proxyspex", "lasso", "best-of-n")
@@ -157,7 +157,7 @@ def test_evaluations_chart_draws_no_random_or_total_bar(tmp_path):
 
 
 def test_the_network_draws_the_top_15_pairs_and_a_slider_for_more():
-    from headspex.prune.html.network import controls, network, pairs
+    from headspex.reporting.html.network import controls, network, pairs
 
     run = synthetic_results(n_layers_per_range=3, n_heads=8, n_ranges=1, seeds=(0,), n_interactions=60)[0].ranges[0]
     fig = network(run, "1-3")
@@ -170,7 +170,7 @@ def test_the_network_draws_the_top_15_pairs_and_a_slider_for_more():
 
 
 def test_write_outputs_opens_report_md_on_the_verdict_and_writes_1_based_csvs(tmp_path):
-    from headspex.prune.report import write_outputs
+    from headspex.reporting.study_report import write_outputs
 
     write_outputs(synthetic_results(), tmp_path, model_name="tiny", task_name="synthetic")
     md = (tmp_path / "report.md").read_text()
@@ -186,7 +186,7 @@ def test_write_outputs_opens_report_md_on_the_verdict_and_writes_1_based_csvs(tm
 
 
 def test_tables_and_figures_name_proxyspex_with_its_rule(tmp_path):
-    from headspex.prune.report import write_outputs
+    from headspex.reporting.study_report import write_outputs
 
     results = synthetic_results()
     rule = results[0].config.proxyspex_rule

@@ -3,13 +3,18 @@
 Every module under ``headspex/`` is parsed (no module is executed): every ``import`` counts, at module
 top, inside a function or under ``if TYPE_CHECKING``, with relative imports resolved. A ``from pkg import
 name`` counts as an import of the submodule ``pkg.name`` when there is one, else of the module that
-``pkg``'s lazy exports take ``name`` from, else of ``pkg`` itself. Only headspex modules are nodes.
+``pkg``'s lazy exports take ``name`` from, else of ``pkg`` itself. An import by name counts too: any string in
+the code (not a docstring) that names a headspex module, such as ``importlib.import_module("headspex.x")`` or a
+lazy export's target (``".format"`` in a package's ``__init__``). Only headspex modules are nodes.
+
+The layers are read from the package docstring (``headspex/__init__.py``), the one place they are written.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import re
 from collections import deque
 from pathlib import Path
 
@@ -49,8 +54,18 @@ def _targets(module: str, path: Path) -> dict[str, int]:
         if target is not None and target != module and target in MODULES:
             found.setdefault(target, line)
 
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.body
+                  and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    package = module if is_package else module.rpartition(".")[0]
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            name = node.value
+            if is_package and re.fullmatch(r"\.[A-Za-z_][\w.]*", name):
+                name = package + name  # a lazy export's relative target
+            if re.fullmatch(r"headspex(\.[A-Za-z_]\w*)+", name):  # "headspex" alone is a word (a cache folder)
+                add(name, node.lineno)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.name  # import a.b.c imports a.b.c (its packages run their lazy __init__ only)
                 while name and name not in MODULES:
@@ -150,7 +165,7 @@ def test_the_graph_sees_imports_of_every_kind():
     """Top-level, function-level, relative and lazy-export imports all become edges."""
     assert "headspex.engine.gemma_fast" in GRAPH["headspex.engine.fast_paths"]  # from headspex.engine import gemma_fast
     assert "headspex.errors" in GRAPH["headspex._checks"]
-    assert "headspex.prune.report" in GRAPH["headspex.report"]  # inside a function
+    assert "headspex.reporting.study_report" in GRAPH["headspex.report"]  # inside a function
     assert "headspex._lazy" in GRAPH["headspex"]
     assert len(MODULES) > 50
 
@@ -194,3 +209,51 @@ def test_top_level_api_is_small_and_resolves():
     for name in headspex.__all__:
         assert not name.startswith("_"), name
         assert getattr(headspex, name) is not None, name
+
+
+def _layers() -> list[list[str]]:
+    """The layers of the package docstring, bottom first: module or package names, ``headspex.`` prefixed."""
+    text = headspex.__doc__.split("Layers, bottom to top", 1)[1].split("::", 1)[1]
+    rows = []
+    for line in text.split("\n\n", 2)[1].splitlines():
+        names = line.split()[1:]
+        rows.append(["headspex" if n == "__init__" else f"headspex.{n}" for n in names])
+    return rows
+
+
+LAYERS = _layers()
+
+
+def _layer_of(module: str) -> int:
+    """The index of the layer ``module`` belongs to (its longest listed prefix)."""
+    best, where = "", -1
+    for i, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > len(best):
+                best, where = name, i
+    return where
+
+
+def test_every_module_has_a_layer():
+    assert len(LAYERS) >= 6
+    missing = sorted(m for m in MODULES if _layer_of(m) < 0)
+    assert not missing, f"modules in no layer of headspex/__init__.py's docstring: {missing}"
+
+
+def test_no_module_imports_from_a_layer_above_it():
+    """Lower layers never import upper ones: records and reporting know nothing of the experiments or the CLI."""
+    upward = [f"{a} (layer {_layer_of(a)}) imports {b} (layer {_layer_of(b)}, line {line})"
+              for a in sorted(GRAPH) for b, line in sorted(GRAPH[a].items()) if _layer_of(b) > _layer_of(a)]
+    assert not upward, "imports that run up the layers:\n" + "\n".join(upward)
+
+
+def test_records_and_reporting_import_nothing_of_the_experiments():
+    for low in ("headspex.records", "headspex.reporting"):
+        for high in ("headspex.experiments", "headspex.prune", "headspex.curves"):
+            assert not _imports_of(high, low), _imports_of(high, low)
+
+
+def test_imports_by_name_are_seen():
+    """A lazy export's relative target and a string naming a module are edges; a docstring is not."""
+    assert "headspex.records.format" in GRAPH["headspex.records"]  # "SCHEMA_VERSION": ".format"
+    assert "headspex.engine.models" in GRAPH["headspex"]  # "load_model": "headspex.engine.models"

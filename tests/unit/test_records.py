@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from headspex.curves.results import CurveResult
-from headspex.curves.run import CurveConfig
 from headspex.errors import StoredDataError
-from headspex.prune.energy import EnergyShares
-from headspex.prune.protocol import RangeRun
-from headspex.prune.results import StudyResult
-from headspex.prune.stats import Interval
-from headspex.prune.study import StudyConfig
+from headspex.records.config import CurveConfig
+from headspex.records.config import StudyConfig
+from headspex.records.curve_result import CurveResult
+from headspex.records.energy import EnergyShares
+from headspex.records.range_run import RangeRun
+from headspex.records.stats import Interval
+from headspex.records.study_result import StudyResult
 from headspex.records import (SCHEMA_VERSION, read_curve_seed, read_study_seed, record_kind, write_curve_seed,
                               write_study_seed)
 from headspex.selection.registry import MethodRun
@@ -153,11 +153,11 @@ def test_a_seed_reads_back_exactly_and_writes_byte_identical_files(tmp_path, kin
 
 def test_the_methods_save_and_load_through_the_records(tmp_path):
     study, curve = study_result(), curve_result()
-    study.save(tmp_path / "study")
-    curve.save(tmp_path / "curve")
-    assert_same(study, StudyResult.load(tmp_path / "study"))
-    assert_same(curve, CurveResult.load(tmp_path / "curve"))
-    assert type(StudyResult.load(tmp_path / "study").config.ranges[0]) is tuple
+    write_study_seed(study, tmp_path / "study")
+    write_curve_seed(curve, tmp_path / "curve")
+    assert_same(study, read_study_seed(tmp_path / "study"))
+    assert_same(curve, read_curve_seed(tmp_path / "curve"))
+    assert type(read_study_seed(tmp_path / "study").config.ranges[0]) is tuple
 
 
 def test_the_tables_are_tidy_and_plain(tmp_path):
@@ -180,21 +180,21 @@ def _report_files(directory: Path) -> dict[str, bytes]:
 
 
 def test_reports_rebuilt_from_the_tables_equal_the_reports_of_the_objects(tmp_path):
-    from headspex.curves.report import write_outputs as write_curves
-    from headspex.prune.report import write_outputs as write_study
+    from headspex.reporting.curve_report import write_outputs as write_curves
+    from headspex.reporting.study_report import write_outputs as write_study
 
     studies = [study_result(3), study_result(4)]
     curves = [curve_result(1), curve_result(2)]
     for i, (s, c) in enumerate(zip(studies, curves)):
-        s.save(tmp_path / "study" / f"seed-{i}")
-        c.save(tmp_path / "curve" / f"seed-{i}")
+        write_study_seed(s, tmp_path / "study" / f"seed-{i}")
+        write_curve_seed(c, tmp_path / "curve" / f"seed-{i}")
     write_study(studies, tmp_path / "study-before", model_name="m", task_name="t")
-    write_study([StudyResult.load(tmp_path / "study" / f"seed-{i}") for i in range(2)], tmp_path / "study-after",
+    write_study([read_study_seed(tmp_path / "study" / f"seed-{i}") for i in range(2)], tmp_path / "study-after",
                 model_name="m", task_name="t")
     (tmp_path / "curve-before").mkdir()
     (tmp_path / "curve-after").mkdir()
     write_curves(curves, tmp_path / "curve-before", title="t")
-    write_curves([CurveResult.load(tmp_path / "curve" / f"seed-{i}") for i in range(2)], tmp_path / "curve-after",
+    write_curves([read_curve_seed(tmp_path / "curve" / f"seed-{i}") for i in range(2)], tmp_path / "curve-after",
                  title="t")
     for kind in ("study", "curve"):
         before, after = _report_files(tmp_path / f"{kind}-before"), _report_files(tmp_path / f"{kind}-after")
@@ -206,8 +206,8 @@ def test_python_m_headspex_report_rebuilds_from_the_tables(tmp_path):
     from headspex.report import main, run_kind
 
     for i, seed in enumerate((1, 2)):
-        curve_result(seed).save(tmp_path / "curve" / f"seed-{i}")
-        study_result(seed).save(tmp_path / "study" / f"seed-{i}")
+        write_curve_seed(curve_result(seed), tmp_path / "curve" / f"seed-{i}")
+        write_study_seed(study_result(seed), tmp_path / "study" / f"seed-{i}")
     assert run_kind(tmp_path / "curve") == "curves" and run_kind(tmp_path / "study") == "study"
     assert main([str(tmp_path / "curve")]) == 0 and (tmp_path / "curve" / "auc.csv").is_file()
     assert main([str(tmp_path / "study")]) == 0 and (tmp_path / "study" / "report.md").is_file()

@@ -60,7 +60,7 @@ def test_milp_matches_brute_force_fourier_every_k() -> None:
     coefs.update({tuple(rng.choice(n, d, replace=False).tolist()): rng.normal() for d in (2, 2, 2, 3, 3, 4)})
     fourier = FourierSpectrum.from_dict(coefs, n)
     for k in range(n + 1):
-        result = sel.select_heads(fourier, k)
+        result = sel.proxy_optimum(fourier, k)
         assert_exact(result, fourier, k)
         assert result.details["solver"] == sel.SOLVER
 
@@ -77,8 +77,8 @@ def test_proxy_like_object_uses_its_spectrum() -> None:
     spec = planted_moebius(7, 11)
     proxy = SimpleNamespace(n_players=7, spectrum=spec.to_fourier, predict=spec.predict)
     best, _ = brute_force(spec, 3)
-    assert sel.select_heads(proxy, 3).objective == pytest.approx(best, abs=1e-9)
-    assert sel.select_heads(proxy, 3, method="greedy+swap").objective <= best + 1e-9
+    assert sel.proxy_optimum(proxy, 3).objective == pytest.approx(best, abs=1e-9)
+    assert sel.proxy_optimum(proxy, 3, method="greedy+swap").objective <= best + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -112,7 +112,7 @@ def test_fallback_when_too_many_terms() -> None:
     assert result.method == "greedy+swap" and not result.optimal and int(result.mask.sum()) == 4
     assert "max_terms" in result.details["fallback_reason"]
     with pytest.raises(ValueError, match="too large"):
-        sel.select_heads(spec, 4, method="milp", max_terms=3)
+        sel.proxy_optimum(spec, 4, method="milp", max_terms=3)
 
 
 def test_time_limit_paths(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +142,7 @@ def test_time_limit_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     result = sel.select_heads_milp(spec, 4)
     assert result.method == "greedy+swap" and "no feasible" in result.details["fallback_reason"]
     with pytest.raises(RuntimeError, match="no feasible"):
-        sel.select_heads(spec, 4, method="milp")
+        sel.proxy_optimum(spec, 4, method="milp")
 
 
 def test_polish_start() -> None:
@@ -174,7 +174,7 @@ def test_baselines_respect_k() -> None:
 @pytest.mark.parametrize("k", [-1, 13, 2.5, True])
 def test_bad_k_raises(k) -> None:
     spec = planted_moebius(12, 0)
-    for call in (lambda: sel.select_heads_milp(spec, k), lambda: sel.select_heads(spec, k),
+    for call in (lambda: sel.select_heads_milp(spec, k), lambda: sel.proxy_optimum(spec, k),
                  lambda: sel.select_heads_greedy_swap(spec, k), lambda: sel.select_top_k(np.ones(12), k),
                  lambda: sample_k_masks(5, 12, k), lambda: sel.select_random(12, k)):
         with pytest.raises(ValueError, match="k must be"):
@@ -184,11 +184,11 @@ def test_bad_k_raises(k) -> None:
 def test_other_bad_inputs() -> None:
     spec = planted_moebius(6, 0)
     with pytest.raises(ValueError, match="method"):
-        sel.select_heads(spec, 2, method="cplex")
+        sel.proxy_optimum(spec, 2, method="cplex")
     with pytest.raises(ValueError, match="time_limit"):
         sel.select_heads_milp(spec, 2, time_limit=0)
     with pytest.raises(TypeError):
-        sel.select_heads(object(), 2)
+        sel.proxy_optimum(object(), 2)
     with pytest.raises(ValueError, match="same number"):
         sel.select_best_of_n([[1, 0, 0], [1, 1, 0]], [0.1, 0.2])
     with pytest.raises(ValueError, match="one finite value"):

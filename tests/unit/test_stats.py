@@ -9,14 +9,7 @@ import pytest
 from scipy import stats as st
 from scipy.special import comb
 
-from headspex.prune.stats import (
-    Interval,
-    bootstrap_ci,
-    count_significant,
-    mcnemar_p,
-    mean_ci,
-    paired_bootstrap,
-)
+from headspex.records.stats import Interval, bootstrap_ci, count_significant, mcnemar_p, mean_ci, paired_bootstrap
 
 
 # ---------------------------------------------------------------- paired_bootstrap
@@ -55,7 +48,7 @@ def test_seed_reproducible_and_blocks_do_not_change_distribution(monkeypatch):
     rng = np.random.default_rng(5)
     a, b = rng.normal(size=50), rng.normal(size=50)
     assert paired_bootstrap(a, b, seed=7) == paired_bootstrap(a, b, seed=7)
-    import headspex.prune.stats as mod
+    import headspex.records.stats as mod
     monkeypatch.setattr(mod, "_BLOCK_ELEMENTS", 50 * 37)  # blocks of 37 rows, last one partial
     small = paired_bootstrap(a, b, n_boot=4000, seed=8)
     monkeypatch.undo()

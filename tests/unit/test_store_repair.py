@@ -140,10 +140,12 @@ def test_full_disk_keeps_stored_values_and_a_rerun_completes(tmp_path, monkeypat
 
 
 def test_atomic_write_leaves_no_tmp_behind(tmp_path, monkeypatch):
+    import headspex._io as io_module
+
     faulty = FaultyOS(fail_on=0)
     faulty.replace = lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
-    monkeypatch.setattr(store_module, "os", faulty)
-    with pytest.raises(OutputError, match="config.json .*No space left on device.*free disk space"):
+    monkeypatch.setattr(io_module, "os", faulty)
+    with pytest.raises(OutputError, match="disk is full while writing .*config.json.*free some space"):
         ValueStore.open(tmp_path, identity=IDENTITY)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]
 

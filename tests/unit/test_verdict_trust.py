@@ -167,8 +167,8 @@ def test_a_clean_run_has_no_warning_and_a_missing_record_is_said():
 
 
 def _curve_result(notes: str, objective: float, metric: str = "logprob"):
-    from headspex.curves.results import CurveResult
-    from headspex.curves.run import CurveConfig
+    from headspex.records.config import CurveConfig
+    from headspex.records.curve_result import CurveResult
 
     players, ks, rng = [(0, h) for h in range(4)] + [(1, h) for h in range(4)], [6, 4, 2], np.random.default_rng(0)
     runs, test = {}, {}
