@@ -16,6 +16,16 @@ def layer_players(layers: Iterable[int], n_heads: int) -> list[Player]:
     return [(int(layer), h) for layer in sorted(set(layers)) for h in range(n_heads)]
 
 
+USER_CONVENTION = "labels L{layer}H{head}: layers 1-based as in --layers, heads 0-based"
+
+
+def head_label(layer: int, head: int) -> str:
+    """The label users read for the head ``(layer, head)`` (0-based layer index in code): ``(0, 3) -> "L1H3"``.
+    Every table, figure and CSV written for users names heads this way, and a CSV's layer column says its base
+    (``layer_1based``)."""
+    return f"L{int(layer) + 1}H{int(head)}"
+
+
 def player_labels(players: Sequence[Player]) -> list[str]:
     """``["L{layer}H{head}", ...]`` (0-based layers)."""
     return [f"L{layer}H{head}" for layer, head in players]

@@ -9,13 +9,10 @@ import re
 
 import pandas as pd
 
+from headspex.players import USER_CONVENTION, head_label
+
 _LABEL = re.compile(r"L(\d+)H(\d+)")
-CONVENTION = "labels L{layer}H{head}: layers 1-based as in --layers, heads 0-based"
-
-
-def head_label(layer: int, head: int) -> str:
-    """The user-facing label of the head ``(layer, head)`` (0-based layer index): ``(0, 3) -> "L1H3"``."""
-    return f"L{int(layer) + 1}H{int(head)}"
+CONVENTION = USER_CONVENTION
 
 
 def relabel(members: str) -> str:

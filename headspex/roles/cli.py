@@ -1,8 +1,8 @@
 """``python -m headspex.roles --model smollm2 --out DIR``: each head's attention-pattern scores, as a table and a
 heatmap.
 
-Writes ``DIR/roles.csv`` (one row per head: layer, head, previous_token, induction, duplicate_token, ioi_io,
-ioi_subject; 0-based layers), ``DIR/roles_heatmap.png`` (one panel per score, layer on y, head on x) and
+Writes ``DIR/roles.csv`` (one row per head: label, layer_1based, head, previous_token, induction, duplicate_token,
+ioi_io, ioi_subject; labels L{layer}H{head} with 1-based layers, as every report names heads), ``DIR/roles_heatmap.png`` (one panel per score, layer on y, head on x) and
 ``DIR/protocol.json`` (every setting used, the score definitions, the model, the code's commit and the time).
 ``--out`` must be new, empty, or an earlier output of this command (its protocol.json says so): anything else is
 refused before the model loads. See docs/roles.md.
@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from headspex._cli import HelpFormatter, add_debug_flag, commit, guarded
 from headspex.errors import OutputError
+from headspex.players import head_label
 
 __all__ = ["MARKER", "TOOL", "build_parser", "check_out", "main", "plot_roles"]
 
@@ -83,12 +84,12 @@ def plot_roles(frame: Any, *, title: str) -> Any:
         grid = frame.pivot(index="layer", columns="head", values=name).reindex(index=range(n_layers),
                                                                                columns=range(n_heads))
         image = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", vmin=0.0, vmax=1.0, cmap="viridis",
-                          interpolation="nearest")
+                          interpolation="nearest", extent=(-0.5, n_heads - 0.5, 0.5, n_layers + 0.5))
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("head")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0].set_ylabel("layer (0-based)")
+    axes[0].set_ylabel("layer (1-based, as in --layers)")
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="attention")
     fig.suptitle(title, fontsize=10)
     return fig
@@ -117,11 +118,20 @@ def _run(args: argparse.Namespace) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / MARKER, json.dumps(record, indent=2) + "\n")
-    atomic_write_text(out / "roles.csv", frame.to_csv(index=False))
+    atomic_write_text(out / "roles.csv", roles_for_users(frame).to_csv(index=False))
     save_figure(plot_roles(frame, title=f"head roles: {args.model}"), out / "roles_heatmap.png")
     _summary(frame)
     print(f"wrote {out / 'roles.csv'}, {out / 'roles_heatmap.png'} and {out / MARKER}")
     return 0
+
+
+def roles_for_users(frame: Any) -> Any:
+    """``roles.csv`` as users read it: ``label`` (L{layer}H{head}, 1-based layers), ``layer_1based``, ``head`` and the
+    scores; :func:`~headspex.roles.heads.head_roles` itself keeps the library's 0-based ``layer``."""
+    out = frame.copy()
+    out.insert(0, "label", [head_label(layer, head) for layer, head in zip(out["layer"], out["head"])])
+    out.insert(1, "layer_1based", out.pop("layer").astype(int) + 1)
+    return out
 
 
 def _summary(frame: Any) -> None:
@@ -131,7 +141,7 @@ def _summary(frame: Any) -> None:
     for name in SCORES:
         top = frame.dropna(subset=[name]).nlargest(3, name)
         if len(top):
-            heads = ", ".join(f"L{r.layer}H{r.head} {getattr(r, name):.2f}" for r in top.itertuples())
+            heads = ", ".join(f"{head_label(r.layer, r.head)} {getattr(r, name):.2f}" for r in top.itertuples())
             print(f"{name}: {heads}")
 
 

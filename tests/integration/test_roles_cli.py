@@ -27,7 +27,8 @@ def test_cli_writes_table_heatmap_and_protocol(checkpoint, tmp_path, capsys):
     out = tmp_path / "roles"
     assert main(["--model", str(checkpoint), "--out", str(out), *ARGS]) == 0
     frame = pd.read_csv(out / "roles.csv")
-    assert list(frame.columns) == COLUMNS and len(frame) == 16
+    assert list(frame.columns) == ["label", "layer_1based", *COLUMNS[1:]] and len(frame) == 16
+    assert frame["label"].iloc[0] == "L1H0" and frame["layer_1based"].min() == 1  # the reports' convention
     assert (out / "roles_heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     record = json.loads((out / "protocol.json").read_text())
     assert record["tool"] == "headspex.roles" and record["model"] == str(checkpoint)

@@ -211,6 +211,6 @@ def test_the_head_roles_quoted_come_from_the_committed_roles_table():
 
     def top(score: str) -> str:
         best = roles.nlargest(2, score)
-        return " and ".join(f"L{r.layer}H{r.head} ({getattr(r, score):.2f})" for r in best.itertuples())
+        return " and ".join(f"{r.label} ({getattr(r, score):.2f})" for r in best.itertuples())
 
     assert quoted == (f"{top('previous_token')}, the strongest induction heads {top('induction')}")
