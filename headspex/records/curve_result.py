@@ -114,6 +114,20 @@ def auc_table(results: Sequence[CurveResult], reference: str = "proxyspex") -> p
     return pd.DataFrame(rows)
 
 
+def auc_difference_test(results: Sequence[CurveResult], a: str, b: str) -> tuple[float, float, float, float]:
+    """AUC of method ``a`` minus ``b`` (per-question scores averaged over seeds): ``(estimate, low, high, p)``, the
+    95% bootstrap interval over test questions (the same draws as :func:`auc_table`'s) and the two-sided p-value
+    ``min(1, 2 (1 + #{resamples on the far side of 0}) / (1 + N_BOOT))``."""
+    first = results[0]
+    kept = np.array(first.ks) / len(first.players)
+    idx = _boot_index(first.n_test, seed=1)
+    per = {m: np.stack([_per_question(results, m, k) for k in first.ks], axis=-1) for m in (a, b)}
+    boot = _auc(kept, per[a][idx].mean(axis=1)) - _auc(kept, per[b][idx].mean(axis=1))  # [N_BOOT]
+    estimate = float(_auc(kept, per[a].mean(axis=0)) - _auc(kept, per[b].mean(axis=0)))
+    far = min(int((boot <= 0).sum()), int((boot >= 0).sum()))
+    return estimate, float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)), min(1.0, 2 * (1 + far) / (1 + N_BOOT))
+
+
 def prunable_table(results: Sequence[CurveResult], thresholds: tuple[float, ...] = (0.01, 0.05)) -> pd.DataFrame:
     """Per method: the largest fraction of heads removed at a level within each threshold of the unpruned accuracy."""
     curve = curve_table(results)

@@ -263,3 +263,15 @@ def test_every_field_of_the_result_classes_is_stored():
               MethodRun: {"selections", "forward", "backward", "seconds", "notes", "train_values"}}
     for cls, names in stored.items():
         assert {f.name for f in fields(cls)} == names, f"{cls.__name__}: store its new fields in headspex/records"
+
+
+def test_the_auc_difference_test_agrees_with_the_auc_table_and_has_a_p_value():
+    from headspex.records.curve_result import auc_difference_test, auc_table
+
+    results = [curve_result(1), curve_result(2)]
+    estimate, low, high, p = auc_difference_test(results, "lasso", "proxyspex")
+    row = auc_table(results).set_index("method").loc["lasso"]
+    assert (estimate, low, high) == pytest.approx((row["diff_vs_ref"], row["diff_low"], row["diff_high"]))
+    assert 0 < p <= 1
+    same = auc_difference_test(results, "lasso", "lasso")
+    assert same[:3] == (0.0, 0.0, 0.0) and same[3] == 1.0
