@@ -39,7 +39,7 @@ no model, no torch and reads no data: names resolve on first use.
 """
 
 from headspex._lazy import lazy_exports
-from headspex._version import __version__
+from headspex._version import __version__  # noqa: F401  (headspex.__version__)
 
 _EXPORTS = {
     # engine: a model, the masked game on a task's split, masks to evaluate

@@ -40,3 +40,9 @@ def interactions_for_users(top: pd.DataFrame) -> pd.DataFrame:
     if "within_layer" in out.columns:
         out["kind"] = ["within-layer" if w else "across-layer" for w in out["within_layer"]]
     return out
+
+
+def method_label(method: str, rule: str | None = None) -> str:
+    """How tables and figures name a method: ``proxyspex (robust)`` for the method that runs a rule (never a bare
+    ``proxyspex``), any other method as it is."""
+    return f"{method} ({rule})" if method == "proxyspex" and rule else method

@@ -20,7 +20,8 @@ from headspex.records.study_result import StudyResult
 from headspex.records.summary import accuracy_pivot
 from headspex.reporting.escape import escape_markdown
 from headspex.reporting.html import write_html
-from headspex.reporting.html.common import method_label, ordered_methods
+from headspex.reporting.html.common import ordered_methods
+from headspex.reporting.labels import method_label
 from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, study_tables, verdict_pivot
 from headspex.reporting.trust import TrustReport, details_markdown, warnings_markdown

@@ -8,7 +8,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from headspex.records.summary import SeedSummary, accuracy_pivot
-from headspex.reporting.html.common import method_label, ordered_methods
+from headspex.reporting.html.common import ordered_methods
+from headspex.reporting.labels import method_label
 from headspex.reporting.trust import TrustReport, study_checks
 
 

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from headspex.reporting.labels import method_label
 from headspex.reporting.page import table_html
 from headspex.selection.methods import proxy_methods
 
@@ -89,17 +90,19 @@ class Flag:
 
 @dataclass
 class TrustReport:
-    """The flags of a run and the checks it could not make (``notes``, one sentence each)."""
+    """The flags of a run and the checks it could not make (``notes``, one sentence each). ``rule``: the rule the
+    run's ``proxyspex`` ran, so that every line names it ``proxyspex (robust)``, as the tables do."""
 
     flags: list[Flag] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked: str = CHECKED
+    rule: str | None = None
 
     def groups(self) -> list[tuple[tuple[str, str, str], list[Flag]]]:
-        """Flags grouped by (check, where, method), in check order."""
+        """Flags grouped by (check, where, method as the tables name it), in check order."""
         out: dict[tuple[str, str, str], list[Flag]] = {}
         for f in sorted(self.flags, key=lambda f: list(CHECKS).index(f.check)):
-            out.setdefault((f.check, f.where, f.method), []).append(f)
+            out.setdefault((f.check, f.where, method_label(f.method, self.rule)), []).append(f)
         return list(out.items())
 
     def by_check(self) -> list[tuple[str, list[tuple[tuple[str, str, str], list[Flag]]]]]:
@@ -124,7 +127,8 @@ class TrustReport:
         """Every flag as a row: check, where, level, method, seed (or "mean over seeds"), value, reference."""
         import pandas as pd
 
-        return pd.DataFrame([dict(check=f.check, where=f.where, level=f.level, method=f.method, seed=f.seed_text,
+        return pd.DataFrame([dict(check=f.check, where=f.where, level=f.level, method=method_label(f.method, self.rule),
+                                  seed=f.seed_text,
                                   value=f.value, reference=f.reference, detail=f.what) for f in self.flags],
                             columns=["check", "where", "level", "method", "seed", "value", "reference", "detail"])
 
@@ -164,7 +168,7 @@ def study_checks(results: Sequence[Any], accuracy: Any = None) -> TrustReport:
     """The checks of a layer-range study (one StudyResult per seed); ``accuracy``: SeedSummary.accuracy()."""
     from headspex.players import format_layer_range
 
-    report = TrustReport()
+    report = TrustReport(rule=getattr(results[0].config, "proxyspex_rule", None) if results else None)
     for result in results:
         seed, metric = result.config.seed, str(result.config.metric)
         for run in result.ranges:
@@ -242,7 +246,7 @@ def curve_max_train_value(run: Any) -> float | None:
 
 def curve_checks(results: Sequence[Any], curve: Any = None) -> TrustReport:
     """The checks of a whole-model curve (one CurveResult per seed); ``curve``: curve_table(results)."""
-    report = TrustReport(checked=CHECKED_CURVES)
+    report = TrustReport(checked=CHECKED_CURVES, rule=getattr(results[0].config, "proxyspex_rule", None))
     n, single = len(results[0].players), results[0].config.seed if len(results) == 1 else None
     for result in results:
         seed, metric = result.config.seed, str(result.config.metric)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from headspex.reporting.html.common import method_label
+from headspex.reporting.labels import method_label
 
 from tests.unit.test_html_report import FIGURES_PER_RANGE, synthetic_results
 

@@ -144,7 +144,7 @@ def test_warning_lines_say_what_it_means_and_what_to_try():
     lines = warning_lines(_plant(synthetic_results()))
     header = next(line for line in lines if line.startswith("WARNING: Proxy optimum outside the observed values"))
     assert "extrapolation" in header and "--budget" in header and "--proxyspex-rule" in header and "--sampling" in header
-    assert any(line.startswith("  - layers 1-2, proxyspex at 50% kept (k=3) (seed 0)") for line in lines)
+    assert any(line.startswith("  - layers 1-2, proxyspex (robust) at 50% kept (k=3) (seed 0)") for line in lines)
     assert any(line.startswith("WARNING: Held-out R² below 0") for line in lines)
     assert any(line.startswith("WARNING: Test accuracy below the random baseline") for line in lines)
 

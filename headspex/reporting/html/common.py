@@ -17,12 +17,6 @@ SHAPLEY_SCALE = "RdBu_r"
 _LABEL = re.compile(r"L(\d+)H(\d+)")
 
 
-def method_label(method: str, rule: str | None = None) -> str:
-    """How tables and figures name a method: ``proxyspex (robust)`` for the method that runs a rule (never a bare
-    ``proxyspex``), any other method as it is."""
-    return f"{method} ({rule})" if method == "proxyspex" and rule else method
-
-
 def ordered_methods(methods: Sequence[str]) -> list[str]:
     """The registry's order (retired methods in their old place), unknown methods last in order of appearance."""
     seen, order = list(dict.fromkeys(methods)), report_order()

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.reporting.html.common import colour, method_label, ordered_methods
+from headspex.reporting.html.common import colour, ordered_methods
+from headspex.reporting.labels import method_label
 from headspex.reporting.page import Page, document, sentences_html, style, table_html
 from headspex.reporting.trust import TrustReport
 from headspex.reporting.trust import details_html, warnings_html

@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from headspex.reporting.html.common import (SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, method_label, ordered_methods)
+from headspex.reporting.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, ordered_methods
+from headspex.reporting.labels import method_label
 from headspex.reporting.labels import head_label
 from headspex.reporting.page import style
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from headspex.reporting.html.common import colour, method_label, ordered_methods
+from headspex.reporting.html.common import colour, ordered_methods
+from headspex.reporting.labels import method_label
 from headspex.reporting.page import finite_errors, style
 
 
