@@ -199,8 +199,8 @@ def summary(args: argparse.Namespace, f: dict, scored: pd.DataFrame, enrich: pd.
              + ", ".join(f"{r} {c}" for r, c in counts.items()),
              "\n## Predictions against the measured pair interactions\n",
              "Sign agreement: share of pairs with prediction x measured > 0. Spearman: rank correlation over the "
-             "set's pairs (NaN with fewer than 2 pairs or a constant column). A pair the spectrum lacks is predicted 0 (no "
-             "sign). ci_excludes_zero: share of pairs whose "
+             "set's pairs (NaN with fewer than 2 pairs or a constant column). A pair the spectrum lacks is "
+             "predicted 0 (no sign). ci_excludes_zero: share of pairs whose "
              "95% t interval over backgrounds excludes 0.\n",
              scored.to_markdown(index=False, floatfmt=".3f")]
     for method in PREDICTORS:

@@ -112,7 +112,8 @@ def spectrum_pairs(spectrum: Any, players: Sequence[tuple[int, int]] | None = No
         players: ``(layer, head)`` per player, checked against the spectrum (default: the spectrum's).
 
     Returns:
-        The pairs with a non-zero value: columns ``i, j, value``, largest ``|value|`` first. ``.attrs``: index, n_players.
+        The pairs with a non-zero value: columns ``i, j, value``, largest ``|value|`` first. ``.attrs``: index,
+        n_players.
     """
     from headspex.spectrum.attributions import interaction_values
     from headspex.spectrum.fourier import FourierSpectrum, MoebiusSpectrum
