@@ -17,6 +17,8 @@ _EXPORTS = {
     "head_roles": ".heads", "RoleProtocol": ".protocol", "SCORES": ".protocol", "scores_from_patterns": ".scores",
     "ioi_scores": ".scores", "eager_attention": ".attention", "attention_patterns": ".attention",
     "pair_interactions": ".pairs", "PairInteractions": ".pairs", "compare_with_spectrum": ".pairs",
+    "role_pairs": ".enrichment", "role_enrichment": ".enrichment", "within_layer_permutations": ".enrichment",
+    "shapiq_pairs": ".peer", "spectrum_pairs": ".peer",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
