@@ -20,7 +20,8 @@ from headspex._cli import commit, versions
 from headspex._io import atomic_write_text
 from headspex.errors import InputError
 
-NOT_ARGUMENTS = {"dtype_choice", "validation_ids"}  # set on args by the run, recorded under their own keys
+# set on args by the run, recorded under their own keys
+NOT_ARGUMENTS = {"dtype_choice", "validation_ids", "roles_record"}
 PER_MODE = ("keep", "budget", "n_random", "methods", "milp_time_limit")  # defaults: StudyConfig's or CurveConfig's
 
 
@@ -66,6 +67,7 @@ def run_ranges(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0
     """Each range analysed on its own, every seed; the study's reports; an export if asked for."""
     from headspex.engine.executors import make_executor
     from headspex.experiments.ranges import run_study, test_model_for
+    from headspex.experiments.run_roles import write_roles
     from headspex.records import write_study_seed
     from headspex.reporting.study_report import write_outputs
 
@@ -82,6 +84,7 @@ def run_ranges(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0
                            test_model=test_model, repair=args.repair)
         write_study_seed(result, out / f"seed-{seed}")
         results.append(result)
+    write_roles(args, model, out)  # --roles: roles.csv, which the reports read
     write_outputs(results, out, model_name=model.name, task_name=task.name)
     _print_trust(results)
     if args.export:
@@ -96,6 +99,7 @@ def run_whole(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
     """One game over a sweep of levels (the whole-model curves), every seed; their reports; an export."""
     from headspex.engine.executors import make_executor
     from headspex.experiments.ranges import test_model_for
+    from headspex.experiments.run_roles import write_roles
     from headspex.experiments.whole_model import run_curves
     from headspex.records import write_curve_seed
     from headspex.reporting.curve_report import title_of, write_outputs
@@ -114,6 +118,7 @@ def run_whole(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
                             repair=args.repair, executor=executor)
         write_curve_seed(result, out / f"seed-{seed}")
         results.append(result)
+    write_roles(args, model, out)  # --roles: roles.csv (the curve reports do not show it)
     tables = write_outputs(results, out, title=title_of(results[0]))
     _print_trust(results)
     if args.export:
@@ -132,6 +137,7 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
     from headspex.experiments import sweep
     from headspex.experiments.core import Games
     from headspex.experiments.ranges import RangeSetup, test_model_for
+    from headspex.experiments.run_roles import write_roles
     from headspex.players import format_layer_range, layer_players
 
     out = Path(args.out)
@@ -161,6 +167,7 @@ def run_sweep(args: argparse.Namespace, model: Any, task: Any, ranges: list, t0:
                                                 label=label, baseline_seed=fixed, grad_model=test_model, task=task,
                                                 log=print))
     written = sweep.write_tables(pd.concat(tables, ignore_index=True), out)
+    write_roles(args, model, out)  # --roles: roles.csv beside the sweep's tables
     write_config(out / "config.json", "study", config, model, task, args, settings, time.perf_counter() - t0)
     print(f"\nwrote {out}/ ({time.perf_counter() - t0:.0f} s)\n")
     print(written["overview"].to_markdown(index=False, floatfmt=".3f"))
@@ -246,6 +253,8 @@ def write_config(path: Path, kind: str, config: Any, model: Any, task: Any, args
               "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_so_far": round(seconds, 1),
               "proxy_search": _proxy_search(), "dtype_choice": getattr(args, "dtype_choice", None),
               "question_ids": question_ids(task, getattr(args, "validation_ids", None)), "settings": settings}
+    if getattr(args, "roles_record", None) is not None:  # --roles: how roles.csv was made (no setting: never refused)
+        record["roles"] = args.roles_record
     atomic_write_text(path, json.dumps(record, indent=2, default=str))
 
 

@@ -161,6 +161,11 @@ def _run_args(g: Any) -> None:
     g.add_argument("--wait", action="store_true",
                    help="if another run holds --out, wait for it to finish instead of stopping (default: stop)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--roles", action=argparse.BooleanOptionalAction, default=False,
+                   help="also score each head's attention pattern once (headspex.head_roles: previous-token, "
+                        "induction, duplicate-token, IOI names; reused when --out holds it) into roles.csv; the "
+                        "study's reports then list each range's heads by their top role and colour the interaction "
+                        "network by role. Never part of the run's settings (default: off)")
     g.add_argument("--repair", action="store_true",
                    help="move corrupt lines of the value stores to values.rejected.jsonl and recompute their masks")
     add_debug_flag(g)

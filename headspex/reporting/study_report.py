@@ -23,6 +23,7 @@ from headspex.reporting.html import write_html
 from headspex.reporting.html.common import ordered_methods
 from headspex.reporting.labels import method_label
 from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
+from headspex.reporting.roles import read_roles, roles_markdown
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, study_tables, verdict_pivot
 from headspex.reporting.trust import TrustReport, details_markdown, warnings_markdown
 from headspex.reporting.verdict import ceiling_sentence, study_verdict
@@ -59,9 +60,10 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
             files[f"upset_{label}"] = plot_upset(r, out / f"interactions_upset_layers-{label}.png")
     files["accuracy_png"] = plot_accuracy(tables["accuracy"], results[0].clean_test_accuracy,
                                           out / "accuracy_vs_sparsity.png", rule=rule)
-    files["report"] = _text(out / "report.md", _report(results, tables, trust, model_name, task_name))
+    roles = read_roles(out)  # the run's roles.csv (--roles), None without one
+    files["report"] = _text(out / "report.md", _report(results, tables, trust, model_name, task_name, roles))
     files["html"] = write_html(results, out / "report.html", title=f"Head pruning study: {model_name} on {task_name}",
-                               config=_run_meta(out) or None, tables=tables, trust_report=trust)
+                               config=_run_meta(out) or None, tables=tables, trust_report=trust, roles=roles)
     return files
 
 
@@ -168,7 +170,8 @@ def _verdict_md(results: list[StudyResult], tables: dict, trust: TrustReport) ->
             ceiling_sentence(pilot), ""]
 
 
-def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model: str, task: str) -> str:
+def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model: str, task: str,
+            roles: pd.DataFrame | None = None) -> str:
     model, task = escape_markdown(model), escape_markdown(task)  # user input: shown as written, never as markup
     first = results[0]
     seed = first.config.seed
@@ -191,6 +194,7 @@ def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model:
         f"## Largest interactions (seed {seed}; shapiq's upset plot; {CONVENTION})", "", *upsets, "",
         f"Per-head tables: `heads_layers-*.csv`; top interactions: `interactions_layers-*.csv` ({CONVENTION}); "
         f"rebuild every output with `python -m headspex.report DIR`. Seed {seed}'s run: {first.seconds:.0f} s.", "",
+        *roles_markdown(first.ranges, roles),
     ])
 
 

@@ -21,6 +21,7 @@ from headspex.records.study_result import StudyResult, config_record
 from headspex.reporting.html import diagnostics, heads, interactions, network, pruning
 from headspex.reporting.html.verdict import verdict_section
 from headspex.reporting.page import Page, document
+from headspex.reporting.roles import range_roles, roles_html
 from headspex.reporting.study_tables import study_tables
 from headspex.reporting.trust import details_html
 
@@ -28,13 +29,14 @@ __all__ = ["write_html"]
 
 
 def _range_section(page: Page, run: Any, tables: dict, clean: float, metric: str, seed: int,
-                   rule: str | None = None) -> None:
+                   rule: str | None = None, roles: Any = None) -> None:
     label = format_layer_range(run.layers)
     page.add(f'<section class="range" id="layers-{label}"><h2>Layers {label} '
              f'<small>({len(run.players)} heads)</small></h2><h3>Heads</h3>')
     page.figure(heads.shapley_heatmap(run, label, seed), "(no per-head values)")
     page.add(f'<h3 id="interactions-{label}">Interactions</h3>')
-    network.network_block(page, run, label, seed)
+    network.network_block(page, run, label, seed,
+                          roles=None if roles is None else range_roles(roles, run.players))
     page.figure(interactions.higher_order(run, label), "No interaction of order >= 3 among the stored top ones.")
     page.figure(interactions.energy(tables["energy"], label), "(energy shares were not computed for this range)")
     page.add("<h3>Pruning</h3>")
@@ -48,12 +50,15 @@ def _range_section(page: Page, run: Any, tables: dict, clean: float, metric: str
 
 
 def write_html(results: StudyResult | Sequence[StudyResult], path: str | Path, *, title: str,
-               config: dict | None = None, tables: dict | None = None, trust_report: Any = None) -> Path:
+               config: dict | None = None, tables: dict | None = None, trust_report: Any = None,
+               roles: Any = None) -> Path:
     """Write the interactive report of one task's study (one result per seed) to ``path``; returns it.
 
     config: the run's record (``config.json``: study settings, model, versions, commit); default: the
     first seed's study configuration. tables / trust_report: the SeedSummary tables and trust checks when
-    the caller has them already (:func:`~headspex.reporting.study_tables.study_tables`).
+    the caller has them already (:func:`~headspex.reporting.study_tables.study_tables`). roles: the run's
+    ``roles.csv`` (:func:`~headspex.reporting.roles.read_roles`): a "Head roles" section, and the networks'
+    heads coloured by role; None (the default) adds nothing.
     """
     results = [results] if isinstance(results, StudyResult) else list(results)
     first = results[0]
@@ -63,7 +68,9 @@ def write_html(results: StudyResult | Sequence[StudyResult], path: str | Path, *
     verdict_section(page, results, tables, trust_report)
     clean = first.clean_test_accuracy
     for run in first.ranges:
-        _range_section(page, run, tables, clean, metric, seed, getattr(first.config, "proxyspex_rule", None))
+        _range_section(page, run, tables, clean, metric, seed, getattr(first.config, "proxyspex_rule", None), roles)
+    if roles is not None:
+        page.add(roles_html(first.ranges, roles))
     page.add('<section id="trust"><h2>Trust details</h2>' + details_html(trust_report) + "</section>")
     page.add('<section id="configuration"><h2>Configuration</h2>'
              + diagnostics.config_table(config if config is not None else config_record(first.config),
@@ -71,6 +78,7 @@ def write_html(results: StudyResult | Sequence[StudyResult], path: str | Path, *
     labels = [format_layer_range(r.layers) for r in first.ranges]
     nav = '<a href="#verdict">Verdict</a><a href="#trust-warnings">Trust warnings</a>'
     nav += "".join(f'<a href="#layers-{x}">Layers {x}</a>' for x in labels)
+    nav += '<a href="#roles">Head roles</a>' if roles is not None else ""
     nav += '<a href="#trust">Trust details</a><a href="#configuration">Configuration</a>'
     intro = (f'<p class="note">Training value: {html.escape(metric)}. Accuracy and energy intervals are over seeds; '
              f"heads, interactions, selections and held-out masks are seed {seed}'s. Layers are 1-based as in "

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from headspex.reporting.html.common import NEGATIVE, POSITIVE, SHAPLEY_SCALE, HeadGrid, head_hover, parse_label
 from headspex.reporting.labels import interactions_for_users, relabel
 from headspex.reporting.page import Page, figure_html, style, table_html
+from headspex.reporting.roles import ROLE_COLOURS
 
 DEFAULT_SHOWN = 15
 NETWORK_JS = """
@@ -69,19 +70,25 @@ def _edges(found: list, shown: int) -> list:
     return traces
 
 
-def network(run: Any, label: str, shown: int = DEFAULT_SHOWN) -> go.Figure | None:
-    """Heads at (head, layer), the top ``shown`` pairwise interactions as edges (the rest hidden, for the slider)."""
+def network(run: Any, label: str, shown: int = DEFAULT_SHOWN, roles: pd.DataFrame | None = None) -> go.Figure | None:
+    """Heads at (head, layer), the top ``shown`` pairwise interactions as edges (the rest hidden, for the slider).
+
+    Nodes are coloured by Shapley value, or, with ``roles`` (:func:`headspex.reporting.roles.range_roles` of the
+    range: one row per player), by each head's role, with a legend entry per role present."""
     found = pairs(run.top_interactions)
     if not found:
         return None
     grid, heads = HeadGrid(run.players), run.heads.sort_values("player")
     fig = go.Figure(_edges(found, shown))
-    lim = float(np.nanmax(np.abs(heads["shapley"]))) or 1.0
+    hover = head_hover(run.heads, run.top_interactions)
+    if roles is None:
+        lim = float(np.nanmax(np.abs(heads["shapley"]))) or 1.0
+        marker = dict(size=11, color=heads["shapley"], colorscale=SHAPLEY_SCALE, cmin=-lim, cmax=lim,
+                      line=dict(width=0.6, color="#333"), colorbar=dict(title=dict(text="Shapley"), thickness=12))
+    else:
+        marker, hover = _role_marker(fig, heads, roles, hover)
     fig.add_trace(go.Scatter(x=heads["head"], y=heads["layer"] + 1, mode="markers", showlegend=False,
-                             text=head_hover(run.heads, run.top_interactions), hovertemplate="%{text}<extra></extra>",
-                             marker=dict(size=11, color=heads["shapley"], colorscale=SHAPLEY_SCALE, cmin=-lim,
-                                         cmax=lim, line=dict(width=0.6, color="#333"),
-                                         colorbar=dict(title=dict(text="Shapley"), thickness=12))))
+                             text=hover, hovertemplate="%{text}<extra></extra>", marker=marker))
     for name, col in (("positive a(S)", POSITIVE), ("negative a(S)", NEGATIVE)):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=col, width=4), name=name))
     fig.update_xaxes(title_text="head", dtick=1 if len(grid.heads) <= 40 else 4, zeroline=False,
@@ -92,6 +99,22 @@ def network(run: Any, label: str, shown: int = DEFAULT_SHOWN) -> go.Figure | Non
           grid.height(per_row=max(28, min(60, 900 // len(grid.layers))), extra=230))
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.12, yanchor="top"))
     return fig
+
+
+def _role_marker(fig: go.Figure, heads: pd.DataFrame, roles: pd.DataFrame, hover: list[str]) -> tuple[dict, list]:
+    """(node marker coloured by role, hover texts with the role) for ``heads`` in player order; adds one legend
+    entry per role present to ``fig``."""
+    by_player = roles.set_index("player")
+    role = [str(by_player.at[int(p), "role"]) for p in heads["player"]]
+    score = [float(by_player.at[int(p), "score"]) for p in heads["player"]]
+    hover = [f"{text}<br>role: {r}" + (f" ({s:.2f})" if np.isfinite(s) else "")
+             for text, r, s in zip(hover, role, score)]
+    for name, col in ROLE_COLOURS.items():
+        if name in role:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"role: {name}",
+                                     marker=dict(size=11, color=col, line=dict(width=0.6, color="#333"))))
+    return dict(size=11, color=[ROLE_COLOURS.get(r, ROLE_COLOURS["none"]) for r in role],
+                line=dict(width=0.6, color="#333")), hover
 
 
 def controls(div_id: str, n_pairs: int, shown: int = DEFAULT_SHOWN) -> str:
@@ -120,9 +143,10 @@ def interactions_table(run: Any, label: str) -> str:
             + table_html(shown, "{:+.4f}", table_id=f"interactions-table-{label}", sortable=True))
 
 
-def network_block(page: Page, run: Any, label: str, seed: int | None = None) -> None:
-    """The network with its controls, and the interactions table beside it."""
-    fig = network(run, label)
+def network_block(page: Page, run: Any, label: str, seed: int | None = None,
+                  roles: pd.DataFrame | None = None) -> None:
+    """The network with its controls, and the interactions table beside it; ``roles``: see :func:`network`."""
+    fig = network(run, label, roles=roles)
     which = "" if seed is None else f' <span class="note">(seed {seed})</span>'
     if fig is None:
         page.add(f'<p class="note">No pairwise interaction among the stored top interactions.{which}</p>'
