@@ -300,7 +300,7 @@ def warnings_html(trust: TrustReport, details: str = "#trust") -> str:
     for check, groups in trust.by_check():
         title, meaning, advice = CHECKS[check]
         n = sum(len(flags) for _, flags in groups)
-        where = ", ".join(dict.fromkeys(f"{w} ({m})" for (_, w, m), _ in groups))
+        where = "; ".join(dict.fromkeys(f"{m} in {w}" for (_, w, m), _ in groups))
         lines = "".join(f"<li>{html.escape(group_text(w, m, flags))}</li>" for (_, w, m), flags in groups)
         items.append(f"<li><details><summary><b>{html.escape(title)}</b>: {n} case(s) in {html.escape(where)}. "
                      f'<span class="tip">It means {html.escape(meaning)} {html.escape(advice)}</span></summary>'

@@ -202,7 +202,7 @@ def test_the_study_report_opens_on_its_verdict_and_flags_the_extrapolation(chrom
             checked += 1
     assert checked == len(stored)
     warnings = chrome.find_element(By.ID, "trust-warnings")
-    assert "Proxy optimum outside the observed values" in warnings.text and "layers 1-2 (proxyspex)" in warnings.text
+    assert "Proxy optimum outside the observed values" in warnings.text and "proxyspex (robust) in layers 1-2" in warnings.text
     figure_top = chrome.execute_script("return document.querySelector('.plotly-graph-div').getBoundingClientRect().top")
     assert warnings.rect["y"] < figure_top
     warnings.find_element(By.TAG_NAME, "summary").click()
