@@ -14,22 +14,9 @@ import pytest
 from headspex.prune.cli import main as prune
 from headspex.report import main as report
 from headspex.reporting.roles import ROLE_COLOURS
-from tests.conftest import save_tiny_llama
-from tests.helpers import write_capitals_jsonl
-from tests.integration.test_run_safety import FAST
+from tests.integration.test_run_safety import FAST, task_file, tiny_dir  # noqa: F401  (fixtures)
 
 FAST_ONE = [*FAST[:FAST.index("--methods")], "--methods", "proxyspex,random", "--milp-time-limit", "2"]
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
-
-
-@pytest.fixture(scope="module")
-def task_file(tmp_path_factory):
-    return write_capitals_jsonl(tmp_path_factory.mktemp("task") / "capitals.jsonl",
-                                ("The capital of", "Which is the capital of"))
 
 
 def _run(tiny_dir, task_file, out, *extra):
