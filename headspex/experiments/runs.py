@@ -32,8 +32,7 @@ def is_one_game(layers: str) -> bool:
 
 def config_for(args: argparse.Namespace, whole: bool, *, ranges: Any, seed: int) -> Any:
     """The StudyConfig (ranges) or CurveConfig (one game) the options describe; defaults are the config's."""
-    from headspex.records.config import CurveConfig
-    from headspex.records.config import StudyConfig
+    from headspex.records.config import CurveConfig, StudyConfig
 
     cls = CurveConfig if whole else StudyConfig
     given = {name: getattr(args, name) for name in PER_MODE if getattr(args, name) is not None}

@@ -21,8 +21,7 @@ from headspex.records.summary import accuracy_pivot
 from headspex.reporting.escape import escape_markdown
 from headspex.reporting.html import write_html
 from headspex.reporting.html.common import ordered_methods
-from headspex.reporting.labels import method_label
-from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users
+from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users, method_label
 from headspex.reporting.roles import read_roles, roles_markdown
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, study_tables, verdict_pivot
 from headspex.reporting.trust import TrustReport, details_markdown, warnings_markdown

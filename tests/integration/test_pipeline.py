@@ -87,8 +87,7 @@ def test_cli_defaults_are_the_configs_defaults():
     """One meaning of every default: what the CLI runs with no options is what the configs say."""
     from headspex.experiments.runs import config_for
     from headspex.prune.cli import build_parser
-    from headspex.records.config import CurveConfig
-    from headspex.records.config import StudyConfig
+    from headspex.records.config import CurveConfig, StudyConfig
 
     args = build_parser().parse_args([])
     study, curve = config_for(args, False, ranges=[[0]], seed=0), config_for(args, True, ranges=[[0]], seed=0)

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 import tasks
-from headspex.engine import evaluate_masks, load_model, sample_masks
-from headspex.engine import random_models as rm
+from headspex.engine import evaluate_masks, load_model, random_models as rm, sample_masks
 
 from tests.conftest import word_tokenizer
 from tests.helpers import players_of
@@ -110,8 +109,7 @@ def test_run_study_and_run_curves_refuse_random_weights_before_any_work(random_s
     import tasks
     from headspex.experiments.ranges import run_study
     from headspex.experiments.whole_model import run_curves
-    from headspex.records.config import CurveConfig
-    from headspex.records.config import StudyConfig
+    from headspex.records.config import CurveConfig, StudyConfig
 
     task = tasks.load("ioi", n_train=4, n_test=4, tokenizer=random_smollm2.tokenizer)
     with pytest.raises(ValueError, match="random weights exist for timing"):

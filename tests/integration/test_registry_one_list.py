@@ -9,8 +9,7 @@ from dataclasses import replace
 import pytest
 
 from headspex.errors import InputError
-from headspex.prune.cli import build_parser
-from headspex.prune.cli import main as prune
+from headspex.prune.cli import build_parser, main as prune
 from headspex.reporting.html.common import colour, ordered_methods
 from headspex.reporting.verdict import name
 from headspex.selection import registry

@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 
 from headspex.errors import StoredDataError
-from headspex.records.config import CurveConfig
-from headspex.records.config import StudyConfig
+from headspex.records.config import CurveConfig, StudyConfig
 from headspex.records.curve_result import CurveResult
 from headspex.records.energy import EnergyShares
 from headspex.records.range_run import RangeRun

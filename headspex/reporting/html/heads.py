@@ -9,8 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from headspex.reporting.html.common import SHAPLEY_SCALE, HeadGrid, head_hover, keep_label, ordered_methods
-from headspex.reporting.labels import method_label
-from headspex.reporting.labels import head_label
+from headspex.reporting.labels import head_label, method_label
 from headspex.reporting.page import style
 
 KEPT_SCALE = [[0.0, "#e8e8e8"], [0.5, "#e8e8e8"], [0.5, "#1b7837"], [1.0, "#1b7837"]]
