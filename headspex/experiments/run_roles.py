@@ -32,12 +32,14 @@ def write_roles(args: argparse.Namespace, model: Any, out: Path) -> None:
         print(f"roles: reusing {path}")
         args.roles_record = {"file": ROLES_FILE, "reused": True}
         return
+    if path.exists():  # not a roles table of this model's heads: never overwritten or deleted
+        print(f"roles: {path} is not a roles table of {model.name}'s heads; it is left as it is and no roles are "
+              "computed (move it away to compute them)", file=sys.stderr)
+        args.roles_record = {"file": None, "notes": [f"{ROLES_FILE} left as it was"]}
+        return
     frame, notes = compute_roles(model)
     if frame is None:
         print(f"roles: not computed ({notes[-1]}); the run goes on without them", file=sys.stderr)
-        if path.is_file():  # an unreadable or foreign roles.csv would stop the reports: it goes
-            path.unlink()
-            print(f"roles: removed {path}, which did not describe {model.name}'s heads", file=sys.stderr)
         args.roles_record = {"file": None, "notes": notes}
         return
     from headspex.roles.cli import roles_for_users

@@ -42,12 +42,13 @@ def read_roles(directory: str | Path) -> pd.DataFrame | None:
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise StoredDataError(f"{path} is not a readable roles table ({err}); delete it or rerun with "
-                              "--roles") from None
+        raise StoredDataError(f"{path} is not a readable roles table ({err}); move it away (headspex "
+                              "never overwrites it) and rerun with --roles") from None
     scores = [c for c in SCORES if c in frame]
     if not {"layer_1based", "head"} <= set(frame.columns) or not scores or frame.empty:
         raise StoredDataError(f"{path} lacks the columns of a roles table (layer_1based, head and the scores "
-                              f"{', '.join(SCORES)}); delete it or rerun with --roles")
+                              f"{', '.join(SCORES)}); move it away (headspex never overwrites it) and "
+                              "rerun with --roles")
     return frame
 
 

@@ -80,3 +80,15 @@ def test_without_roles_no_file_and_no_section(tiny_dir, task_file, tmp_path):
     assert "## Head roles" not in (out / "report.md").read_text()
     page = (out / "report.html").read_text()
     assert 'id="roles"' not in page and "role: " not in page and "role-legend" not in page
+
+
+def test_a_roles_file_headspex_did_not_write_is_never_overwritten_or_deleted(tiny_dir, task_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run(tiny_dir, task_file, out) == 0
+    mine = "my notes, not a roles table\n"
+    (out / "roles.csv").write_text(mine)
+    code = _run(tiny_dir, task_file, out, "--roles")
+    assert (out / "roles.csv").read_text() == mine
+    err = capsys.readouterr().err
+    assert "is left as it is" in err
+    assert code == 2 and "lacks the columns of a roles table" in err and "move it away" in err  # one clear error
