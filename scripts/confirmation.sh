@@ -11,7 +11,8 @@ RANGE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,best-of-n,random
 WHOLE_METHODS=proxyspex,lasso,lasso-verify,proxyspex-additive,single-head
 : > "$OUT/audit.txt"
 for task in ioi induction mmlu:miscellaneous; do  # the plan's gate: every test question fresh, or stop here
-  $PY -m headspex.prune.question_audit --task "$task" --seed "$SEED" --n-train 32 --n-test 200 | tee -a "$OUT/audit.txt"
+  # (the study's own runs are skipped, so that a resumed study passes its own gate)
+  $PY -m headspex.prune.question_audit --task "$task" --seed "$SEED" --n-train 32 --n-test 200 --exclude "$OUT" | tee -a "$OUT/audit.txt"
 done
 ranges() {
   local task=$1 dir=$OUT/ranges-${1//:/-}

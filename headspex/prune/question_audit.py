@@ -78,11 +78,15 @@ def _run_questions(config: dict, tokenizer: Any) -> set[str]:
     return {_key(q) for q in order[:n_test + n_train + n_val]}  # the pre-0.3 rule: test, then train, validation
 
 
-def used_questions(results: str | Path) -> dict[str, set[str]]:
+def used_questions(results: str | Path, exclude: Sequence[str | Path] = ()) -> dict[str, set[str]]:
     """Per committed run under ``results`` (its config.json path), whatever its task: the prompts it used (a
-    ``capitals`` question used by a ``facts`` run counts)."""
+    ``capitals`` question used by a ``facts`` run counts). Runs under an ``exclude`` folder are skipped: the planned
+    study's own directories, so that a resumed study does not count its own test questions as used before."""
+    skip = [Path(e).resolve() for e in exclude]
     out = {}
     for path in sorted(Path(results).rglob("config.json")):
+        if any(path.resolve().is_relative_to(e) for e in skip):
+            continue
         try:
             config = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -94,10 +98,11 @@ def used_questions(results: str | Path) -> dict[str, set[str]]:
     return out
 
 
-def audit(task: Any, results: str | Path) -> AuditResult:
-    """Which of ``task``'s test questions any committed run under ``results`` used, in any role and any task."""
+def audit(task: Any, results: str | Path, exclude: Sequence[str | Path] = ()) -> AuditResult:
+    """Which of ``task``'s test questions any committed run under ``results`` (outside ``exclude``) used, in any
+    role and any task."""
     planned = {_key(q): q.id for q in task.test}
-    used = used_questions(results)
+    used = used_questions(results, exclude)
     result = AuditResult(task.name, int(task.info.get("seed") or 0), len(planned), runs_read=len(used))
     for run, keys in used.items():
         hit = {planned[k] for k in planned.keys() & keys}
@@ -114,13 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--n-test", type=int, default=200)
     p.add_argument("--model", default="smollm2", help="the planned run's model (its tokenizer shapes some prompts)")
     p.add_argument("--results", default="results", help="folder of committed runs (default: results)")
+    p.add_argument("--exclude", action="append", default=[], metavar="DIR",
+                   help="skip the runs under DIR: the planned study's own folder, so a resumed study passes "
+                        "(repeatable)")
     a = p.parse_args(argv)
     import tasks
 
     if not Path(a.results).is_dir():
         raise InputError(f"--results {a.results} is not a directory of committed runs")
     task = tasks.load(a.task, seed=a.seed, tokenizer=_tokenizer(a.model), n_train=a.n_train, n_test=a.n_test)
-    result = audit(task, a.results)
+    for folder in a.exclude:
+        if not Path(folder).is_dir():
+            raise InputError(f"--exclude {folder} is not a directory (expected the planned study's own folder)")
+    result = audit(task, a.results, a.exclude)
     print(result.line())
     return 0 if not result.n_seen else 1
 

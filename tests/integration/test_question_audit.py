@@ -39,3 +39,25 @@ def test_the_audit_finds_questions_an_old_run_used_and_passes_fresh_ones(tmp_pat
     assert "never used before" in capsys.readouterr().out
     assert main(["--task", str(used_file), "--n-train", "2", "--n-test", "8", "--model", str(model),
                  "--results", str(results)]) == 1
+
+
+def test_a_resumed_study_skips_its_own_runs_but_nothing_else(tmp_path, capsys):
+    model = save_tiny_llama(tmp_path / "model")
+    caps = write_capitals_jsonl(tmp_path / "caps.jsonl", ("The capital of", "Which is the capital of"), n=20)
+    results = tmp_path / "results"
+    own = results / "confirmation" / "ranges-caps"  # the study's own partial run: it used its own test questions
+    own.mkdir(parents=True)
+    (own / "config.json").write_text(json.dumps({"arguments": {"task": str(caps), "seed": 0, "model": str(model)},
+                                                "n_train": 2, "n_test": 8}))
+    argv = ["--task", str(caps), "--n-train", "2", "--n-test", "8", "--model", str(model), "--results", str(results)]
+    assert main(argv) == 1 and "used before" in capsys.readouterr().out  # without --exclude it counts itself
+    assert main([*argv, "--exclude", str(results / "confirmation")]) == 0
+    assert "never used before" in capsys.readouterr().out
+    _committed(tmp_path, caps, model, n_train=4, n_test=4, validation=2)  # an earlier run is still caught
+    assert main([*argv, "--exclude", str(results / "confirmation")]) == 1
+    try:
+        main([*argv, "--exclude", str(tmp_path / "nowhere")])
+    except Exception as error:  # one clear error
+        assert "not a directory" in str(error)
+    else:
+        raise AssertionError("a missing --exclude folder was accepted")
