@@ -18,7 +18,7 @@ import pandas as pd
 from headspex._io import atomic_write_text, save_figure
 from headspex.records.curve_result import CurveResult, auc_table, cost_table, curve_table, prunable_table
 from headspex.reporting.escape import escape_markdown
-from headspex.reporting.labels import method_label
+from headspex.reporting.labels import label_methods, method_label
 from headspex.reporting.trust import TrustReport, curve_checks, details_markdown, warnings_markdown
 from headspex.reporting.verdict import curve_verdict
 from headspex.rundir import missing_seeds_note
@@ -35,8 +35,9 @@ def write_outputs(results: Sequence[CurveResult], out: str | Path, *, title: str
     seeds = sorted(r.config.seed for r in results)
     lines = [f"# {escape_markdown(title)}", "", f"Unpruned test accuracy {clean:.3f}; {len(results[0].players)} heads; "
              f"{results[0].n_train} training / {results[0].n_test} test questions; seeds {seeds}.", ""]
+    rule = results[0].config.proxyspex_rule
     for name, table in tables.items():
-        lines += [f"## {name}", "", table.to_markdown(index=False, floatfmt=".3f"), ""]
+        lines += [f"## {name}", "", label_methods(table, rule).to_markdown(index=False, floatfmt=".3f"), ""]
     atomic_write_text(out / "curves.md", "\n".join(lines))
     plot_curves(tables["curve"], clean, out / "curve.png", title=title, rule=results[0].config.proxyspex_rule)
     trust = curve_checks(results, tables["curve"])
@@ -65,11 +66,11 @@ def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustRe
              auc_display(tables["auc"], first.config.proxyspex_rule).to_markdown(index=False), "",
              *warnings_markdown(trust),
              "## Curves", "", "![test accuracy against heads kept](curve.png)", "",
-             tables["curve"].to_markdown(index=False, floatfmt=".3f"), "",
+             label_methods(tables["curve"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".3f"), "",
              "## Prunable fractions (largest share of heads removed within 1 / 5 points of the unpruned model)", "",
-             tables["prunable"].to_markdown(index=False, floatfmt=".2f"), "",
+             label_methods(tables["prunable"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".2f"), "",
              "## Costs (first seed: passes summed over training questions, seconds choosing the sets)", "",
-             tables["cost"].to_markdown(index=False, floatfmt=".1f"), "",
+             label_methods(tables["cost"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".1f"), "",
              "## Trust details (one row per flag, with its seed or \"mean over seeds\")", "", details_markdown(trust),
              "", "Interactive version: `report.html`; rebuild both with `python -m headspex.report DIR`.", ""]
     return "\n".join(lines)

@@ -46,3 +46,12 @@ def method_label(method: str, rule: str | None = None) -> str:
     """How tables and figures name a method: ``proxyspex (robust)`` for the method that runs a rule (never a bare
     ``proxyspex``), any other method as it is."""
     return f"{method} ({rule})" if method == "proxyspex" and rule else method
+
+
+def label_methods(table: pd.DataFrame, rule: str | None) -> pd.DataFrame:
+    """A table as reports show it: ``proxyspex`` in its ``method`` column (or as a column name, in pivots) named
+    with the rule it ran, ``proxyspex (robust)``; the stored CSVs keep the bare key."""
+    out = table.rename(columns={"proxyspex": method_label("proxyspex", rule)})
+    if "method" in out.columns:
+        out["method"] = [method_label(m, rule) for m in out["method"]]
+    return out

@@ -21,7 +21,8 @@ from headspex.records.summary import accuracy_pivot
 from headspex.reporting.escape import escape_markdown
 from headspex.reporting.html import write_html
 from headspex.reporting.html.common import ordered_methods
-from headspex.reporting.labels import CONVENTION, head_label, heads_for_users, interactions_for_users, method_label
+from headspex.reporting.labels import (CONVENTION, head_label, heads_for_users, interactions_for_users, label_methods,
+                                       method_label)
 from headspex.reporting.roles import read_roles, roles_markdown
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, study_tables, verdict_pivot
 from headspex.reporting.trust import TrustReport, details_markdown, warnings_markdown
@@ -50,8 +51,8 @@ def write_outputs(results: StudyResult | Sequence[StudyResult], out: str | Path,
             files[f"interactions_{label}"] = _csv(interactions_for_users(r.top_interactions),
                                                   out / f"interactions_layers-{label}.csv")
     methods = ordered_methods(list(tables["accuracy"]["method"]))
-    pivot = accuracy_pivot(tables["accuracy"], methods)
-    files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False))
+    pivot = label_methods(accuracy_pivot(tables["accuracy"], methods), rule)
+    files["accuracy_md"] = _text(out / "accuracy.md", pivot.to_markdown(index=False))  # the rule named, never bare
     files["shapley_png"] = plot_shapley(results[0], out / "shapley_heatmaps.png")
     for r in results[0].ranges:
         if r.top_interactions is not None and len(r.top_interactions):
@@ -182,8 +183,9 @@ def _report(results: list[StudyResult], tables: dict, trust: TrustReport, model:
         "![accuracy versus sparsity](accuracy_vs_sparsity.png)", "",
         "## What each method optimised: true training value of its mask, and the proxy's prediction "
         "(mean over seeds)", "",
-        tables["accuracy"][["layers", "keep", "method", "train_value", "predicted", "test_logprob", "evaluations",
-                            "how"]].to_markdown(index=False, floatfmt=".3f"), "",
+        label_methods(tables["accuracy"][["layers", "keep", "method", "train_value", "predicted", "test_logprob",
+                                          "evaluations", "how"]], getattr(first.config, "proxyspex_rule", None)
+                      ).to_markdown(index=False, floatfmt=".3f"), "",
         "## Proxy fit (mean over seeds: CV R^2, and held-out R^2 on unseen uniform masks and masks with exactly k "
         "heads)", "", tables["fit"].to_markdown(index=False, floatfmt=".3f"), "",
         "## Trust details (one row per flag, with its seed or \"mean over seeds\")", "", details_markdown(trust), "",

@@ -135,7 +135,8 @@ def _table_cells(text: str) -> list[str]:
     return cells
 
 
-@pytest.mark.parametrize("path", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", [README, *sorted(DOCS.glob("*.md")), *sorted((ROOT / "results").glob("**/*.md"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_result_names_the_rule_it_ran(path):
     """One name per rule: a table row or column of results never says a bare `proxyspex` or "ProxySPEX", which has
     meant four things (robust, verify, milp, the paper's method); it says `proxyspex (robust)`, `proxyspex (verify)`,
