@@ -225,3 +225,15 @@ def test_auc_vs_robust_is_what_the_script_writes(task):
     run = ROOT / "results" / "powered-curves" / task
     assert (run / "auc_vs_robust.md").read_text() == module.markdown(run), (
         f"{run}/auc_vs_robust.md differs from `python scripts/auc_vs_robust.py {run}`: regenerate it, never edit it")
+
+
+def test_notebook_run_times_in_the_docs_come_from_the_notebooks():
+    """getting-started.md's notebook table gives each notebook's wall time as its committed outputs record it."""
+    page = (ROOT / "docs" / "getting-started.md").read_text()
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        seconds = json.loads(path.read_text())["metadata"]["headspex"]["wall_seconds"]
+        row = next((line for line in page.splitlines() if f"`{path.name}`" in line), None)
+        assert row is not None, f"getting-started.md lists no {path.name}"
+        assert row.rstrip().endswith(f"| {round(seconds):,} s |"), f"{path.name}: the page's time is not {round(seconds):,} s"

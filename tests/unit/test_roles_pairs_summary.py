@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("roles_pairs_summary", ROOT / "scripts" / "roles_pairs_summary.py")
 summary = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = summary  # its dataclass looks its module up by name
 spec.loader.exec_module(summary)
 
 
