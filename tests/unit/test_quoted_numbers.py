@@ -237,3 +237,15 @@ def test_notebook_run_times_in_the_docs_come_from_the_notebooks():
         row = next((line for line in page.splitlines() if f"`{path.name}`" in line), None)
         assert row is not None, f"getting-started.md lists no {path.name}"
         assert row.rstrip().endswith(f"| {round(seconds):,} s |"), f"{path.name}: the page's time is not {round(seconds):,} s"
+
+
+def test_each_notebooks_own_run_time_is_its_recorded_one():
+    """A notebook's introduction that says how long its committed run took gives the time its metadata records."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        meta = nb["metadata"]["headspex"]
+        intro = "".join(nb["cells"][0]["source"])
+        said = re.search(r"the committed run took ([\d,]+) s of wall time \((\d+) torch threads?\)", intro)
+        assert said, f"{path.name}: its introduction does not say how long the committed run took"
+        assert int(said.group(1).replace(",", "")) == round(meta["wall_seconds"]), path.name
+        assert int(said.group(2)) == meta["threads"], path.name
