@@ -21,3 +21,13 @@ def test_label_methods_renames_rows_and_pivot_columns_without_touching_the_input
     pivot = pd.DataFrame({"layers": ["1-11"], "proxyspex": ["0.95"], "lasso": ["0.90"]})
     assert list(label_methods(pivot, "robust").columns) == ["layers", "proxyspex (robust)", "lasso"]
     assert "proxyspex" not in label_methods(pivot, "robust").to_markdown(index=False).replace("proxyspex (robust)", "")
+
+
+def test_the_curve_reports_bar_charts_name_the_rule():
+    from headspex.reporting.html.curve import cost_figure, prunable_figure
+
+    prunable = pd.DataFrame({"method": ["proxyspex", "lasso"], "removable_within_1pt": [0.2, 0.1],
+                             "removable_within_5pt": [0.3, 0.3]})
+    cost = pd.DataFrame({"method": ["proxyspex", "lasso"], "forward_passes": [3200, 3200], "backward_passes": [0, 0]})
+    for fig in (prunable_figure(prunable, "robust"), cost_figure(cost, 16, "robust")):
+        assert all(list(trace.x) == ["proxyspex (robust)", "lasso"] for trace in fig.data)

@@ -67,12 +67,13 @@ def curve_figure(curve: pd.DataFrame, clean: float, n_heads: int, rule: str | No
     return style(fig, "Test accuracy vs heads kept (95% bands: bootstrap over questions; random: over masks)", 520)
 
 
-def prunable_figure(prunable: pd.DataFrame) -> go.Figure:
-    """Per method, the largest share of heads removed at a sweep level within 1 and 5 points of unpruned."""
+def prunable_figure(prunable: pd.DataFrame, rule: str | None = None) -> go.Figure:
+    """Per method (``proxyspex`` named with its ``rule``), the largest share of heads removed at a sweep level within
+    1 and 5 points of unpruned."""
     fig = go.Figure()
     for column in [c for c in prunable.columns if c.startswith("removable_within_")]:
         points = column.rsplit("_", 1)[-1].replace("pt", "")
-        fig.add_trace(go.Bar(x=prunable["method"], y=prunable[column] * 100, name=f"within {points} point(s)",
+        fig.add_trace(go.Bar(x=[method_label(m, rule) for m in prunable["method"]], y=prunable[column] * 100, name=f"within {points} point(s)",
                              hovertemplate="%{x}: %{y:.0f} % of the heads removed<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     fig.update_yaxes(title_text="heads removed (%)", rangemode="tozero")
@@ -80,12 +81,13 @@ def prunable_figure(prunable: pd.DataFrame) -> go.Figure:
                  380)
 
 
-def cost_figure(cost: pd.DataFrame, n_train: int) -> go.Figure:
-    """Forward and backward passes per training question each method spent choosing its sets (log scale)."""
+def cost_figure(cost: pd.DataFrame, n_train: int, rule: str | None = None) -> go.Figure:
+    """Forward and backward passes per training question each method (``proxyspex`` named with its ``rule``) spent
+    choosing its sets (log scale)."""
     fig = go.Figure()
     for column, label in (("forward_passes", "forward"), ("backward_passes", "backward")):
         per_q = cost[column] / max(1, n_train)
-        fig.add_trace(go.Bar(x=cost["method"], y=per_q.where(per_q > 0), name=f"{label} passes / question",
+        fig.add_trace(go.Bar(x=[method_label(m, rule) for m in cost["method"]], y=per_q.where(per_q > 0), name=f"{label} passes / question",
                              hovertemplate="%{x}: %{y:.0f} " + label + " passes per question<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     fig.update_yaxes(title_text="passes per training question", type="log")
@@ -106,9 +108,9 @@ def write_curve_html(results: Sequence[Any], tables: dict, path: str | Path, *, 
     page.add('<section id="curves"><h2>Curves</h2>')
     page.figure(curve_figure(tables["curve"], clean, n_heads, first.config.proxyspex_rule), "(no curve)")
     page.add('</section><section id="prunable"><h2>Prunable fractions</h2>')
-    page.figure(prunable_figure(tables["prunable"]), "(no prunable fractions)")
+    page.figure(prunable_figure(tables["prunable"], first.config.proxyspex_rule), "(no prunable fractions)")
     page.add(table_html(tables["prunable"], "{:.0%}") + '</section><section id="cost"><h2>Costs</h2>')
-    page.figure(cost_figure(tables["cost"], first.n_train), "(no costs)")
+    page.figure(cost_figure(tables["cost"], first.n_train, first.config.proxyspex_rule), "(no costs)")
     page.add(table_html(tables["cost"], "{:.1f}") + "</section>")
     page.add('<section id="trust"><h2>Trust details</h2>' + details_html(trust) + "</section>")
     if config:
