@@ -59,18 +59,23 @@ def report_markdown(results: Sequence[CurveResult], tables: dict, trust: TrustRe
     from headspex.reporting.html.curve import auc_display
 
     first = results[0]
+    rule = first.config.proxyspex_rule
+
+    def table(name: str, floatfmt: str) -> str:  # proxyspex named with its rule
+        return label_methods(tables[name], rule).to_markdown(index=False, floatfmt=floatfmt)
+
     lines = [f"# {escape_markdown(title)}", "", "## Verdict", "", *[f"- {s}" for s in sentences], "",
              "## Area under the curve", "",
              f"AUC = mean test accuracy over the sweep; 95% bootstrap CI over the {first.n_test} test questions "
              f"(per-question scores averaged over {len(results)} seed(s)); minus ProxySPEX: the paired difference.", "",
-             auc_display(tables["auc"], first.config.proxyspex_rule).to_markdown(index=False), "",
+             auc_display(tables["auc"], rule).to_markdown(index=False), "",
              *warnings_markdown(trust),
              "## Curves", "", "![test accuracy against heads kept](curve.png)", "",
-             label_methods(tables["curve"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".3f"), "",
+             table("curve", ".3f"), "",
              "## Prunable fractions (largest share of heads removed within 1 / 5 points of the unpruned model)", "",
-             label_methods(tables["prunable"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".2f"), "",
+             table("prunable", ".2f"), "",
              "## Costs (first seed: passes summed over training questions, seconds choosing the sets)", "",
-             label_methods(tables["cost"], first.config.proxyspex_rule).to_markdown(index=False, floatfmt=".1f"), "",
+             table("cost", ".1f"), "",
              "## Trust details (one row per flag, with its seed or \"mean over seeds\")", "", details_markdown(trust),
              "", "Interactive version: `report.html`; rebuild both with `python -m headspex.report DIR`.", ""]
     return "\n".join(lines)

@@ -23,11 +23,19 @@ def test_label_methods_renames_rows_and_pivot_columns_without_touching_the_input
     assert "proxyspex" not in label_methods(pivot, "robust").to_markdown(index=False).replace("proxyspex (robust)", "")
 
 
-def test_the_curve_reports_bar_charts_name_the_rule():
-    from headspex.reporting.html.curve import cost_figure, prunable_figure
+def test_a_curve_runs_reports_name_the_rule_in_every_table_and_bar(tmp_path):
+    import re
 
-    prunable = pd.DataFrame({"method": ["proxyspex", "lasso"], "removable_within_1pt": [0.2, 0.1],
-                             "removable_within_5pt": [0.3, 0.3]})
-    cost = pd.DataFrame({"method": ["proxyspex", "lasso"], "forward_passes": [3200, 3200], "backward_passes": [0, 0]})
-    for fig in (prunable_figure(prunable, "robust"), cost_figure(cost, 16, "robust")):
-        assert all(list(trace.x) == ["proxyspex (robust)", "lasso"] for trace in fig.data)
+    from headspex.reporting.curve_report import write_outputs
+    from tests.unit.test_verdict_trust import _curve_result
+
+    write_outputs([_curve_result("CV R2 0.4; best training value -0.2", objective=-0.3)], tmp_path, title="toy")
+    for name in ("curves.md", "report.md"):  # the method column (a table's first) of every table
+        first = [line.strip("|").split("|")[0].strip() for line in (tmp_path / name).read_text().splitlines()
+                 if line.startswith("|")]
+        assert "proxyspex (robust)" in first and "proxyspex" not in first, name
+    page = (tmp_path / "report.html").read_text()
+    assert not re.search(r"<td[^>]*>\s*proxyspex\s*</td>", page)  # the HTML tables
+    # the plotly figures: bars' categories and traces' names (legendgroup is an id, not shown)
+    assert '"x":["proxyspex (robust)",' in page and '"name":"proxyspex (robust)"' in page
+    assert not re.search(r'"x":\[[^\]]*"proxyspex"', page) and '"name":"proxyspex"' not in page

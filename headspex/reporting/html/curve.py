@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from headspex.reporting.html.common import colour, ordered_methods
-from headspex.reporting.labels import method_label
+from headspex.reporting.labels import label_methods, method_label
 from headspex.reporting.page import Page, document, sentences_html, style, table_html
 from headspex.reporting.trust import details_html, TrustReport, warnings_html
 
@@ -67,13 +67,12 @@ def curve_figure(curve: pd.DataFrame, clean: float, n_heads: int, rule: str | No
     return style(fig, "Test accuracy vs heads kept (95% bands: bootstrap over questions; random: over masks)", 520)
 
 
-def prunable_figure(prunable: pd.DataFrame, rule: str | None = None) -> go.Figure:
-    """Per method (``proxyspex`` named with its ``rule``), the largest share of heads removed at a sweep level within
-    1 and 5 points of unpruned."""
+def prunable_figure(prunable: pd.DataFrame) -> go.Figure:
+    """Per method, the largest share of heads removed at a sweep level within 1 and 5 points of unpruned."""
     fig = go.Figure()
     for column in [c for c in prunable.columns if c.startswith("removable_within_")]:
         points = column.rsplit("_", 1)[-1].replace("pt", "")
-        fig.add_trace(go.Bar(x=[method_label(m, rule) for m in prunable["method"]], y=prunable[column] * 100, name=f"within {points} point(s)",
+        fig.add_trace(go.Bar(x=prunable["method"], y=prunable[column] * 100, name=f"within {points} point(s)",
                              hovertemplate="%{x}: %{y:.0f} % of the heads removed<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     fig.update_yaxes(title_text="heads removed (%)", rangemode="tozero")
@@ -81,13 +80,12 @@ def prunable_figure(prunable: pd.DataFrame, rule: str | None = None) -> go.Figur
                  380)
 
 
-def cost_figure(cost: pd.DataFrame, n_train: int, rule: str | None = None) -> go.Figure:
-    """Forward and backward passes per training question each method (``proxyspex`` named with its ``rule``) spent
-    choosing its sets (log scale)."""
+def cost_figure(cost: pd.DataFrame, n_train: int) -> go.Figure:
+    """Forward and backward passes per training question each method spent choosing its sets (log scale)."""
     fig = go.Figure()
     for column, label in (("forward_passes", "forward"), ("backward_passes", "backward")):
         per_q = cost[column] / max(1, n_train)
-        fig.add_trace(go.Bar(x=[method_label(m, rule) for m in cost["method"]], y=per_q.where(per_q > 0), name=f"{label} passes / question",
+        fig.add_trace(go.Bar(x=cost["method"], y=per_q.where(per_q > 0), name=f"{label} passes / question",
                              hovertemplate="%{x}: %{y:.0f} " + label + " passes per question<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     fig.update_yaxes(title_text="passes per training question", type="log")
@@ -99,19 +97,21 @@ def write_curve_html(results: Sequence[Any], tables: dict, path: str | Path, *, 
     """Write the curves' report to ``path``; ``tables``: curve, auc, prunable, cost; ``sentences``: the verdict."""
     first = results[0]
     clean, n_heads = float(first.clean["test"]["accuracy"]), len(first.players)
+    rule = first.config.proxyspex_rule  # every table and bar names proxyspex with it
+    prunable, cost = label_methods(tables["prunable"], rule), label_methods(tables["cost"], rule)
     page = Page()
     page.add('<section id="verdict"><h2>Verdict</h2>' + sentences_html(sentences)
              + '<h3>Area under the curve</h3><p class="note">AUC = mean test accuracy over the sweep; 95% bootstrap CI '
              f"over the {first.n_test} test questions (per-question scores averaged over {len(results)} seed(s)); "
              "minus ProxySPEX: the paired difference with its own 95% CI; random: mean of its masks, no CI.</p>"
-             + table_html(auc_display(tables["auc"], results[0].config.proxyspex_rule), table_id="auc-table") + warnings_html(trust) + "</section>")
+             + table_html(auc_display(tables["auc"], rule), table_id="auc-table") + warnings_html(trust) + "</section>")
     page.add('<section id="curves"><h2>Curves</h2>')
-    page.figure(curve_figure(tables["curve"], clean, n_heads, first.config.proxyspex_rule), "(no curve)")
+    page.figure(curve_figure(tables["curve"], clean, n_heads, rule), "(no curve)")
     page.add('</section><section id="prunable"><h2>Prunable fractions</h2>')
-    page.figure(prunable_figure(tables["prunable"], first.config.proxyspex_rule), "(no prunable fractions)")
-    page.add(table_html(tables["prunable"], "{:.0%}") + '</section><section id="cost"><h2>Costs</h2>')
-    page.figure(cost_figure(tables["cost"], first.n_train, first.config.proxyspex_rule), "(no costs)")
-    page.add(table_html(tables["cost"], "{:.1f}") + "</section>")
+    page.figure(prunable_figure(prunable), "(no prunable fractions)")
+    page.add(table_html(prunable, "{:.0%}") + '</section><section id="cost"><h2>Costs</h2>')
+    page.figure(cost_figure(cost, first.n_train), "(no costs)")
+    page.add(table_html(cost, "{:.1f}") + "</section>")
     page.add('<section id="trust"><h2>Trust details</h2>' + details_html(trust) + "</section>")
     if config:
         from headspex.reporting.html.diagnostics import config_table
