@@ -24,15 +24,6 @@ METHODS = ["proxyspex", "proxyspex-margin", "proxyspex-robust", "proxyspex-ancho
 PAPER = {"initial": (80, 8, 12), "middle": (67, 23, 10), "final": (51, 39, 10)}
 
 
-def _label(method: str, rule: str | None = None) -> str:
-    return method_label(method, rule) if method == "proxyspex" else method
-
-
-def _baselines(counts: pd.DataFrame, rule: str | None) -> pd.DataFrame:
-    """A count table whose ``baseline`` column names ``proxyspex`` with its rule."""
-    return counts.assign(baseline=[method_label(b, rule) for b in counts["baseline"]])
-
-
 def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.DataFrame]:
     results = [read_study_seed(p) for p in sorted(folder.glob("seed-*")) if (p / "record.json").is_file()]
     summary = SeedSummary(results)
@@ -43,9 +34,9 @@ def task_summary(folder: Path, reference: str = "proxyspex") -> tuple[str, pd.Da
     lines = [f"## {folder.name}: seeds {summary.seeds}, unpruned test accuracy {summary.clean_test_accuracy:.3f}", "",
              f"Wall time of the seeds: {', '.join(f'{r.seconds:.0f} s' for r in results)}.", "",
              label_methods(accuracy_pivot(summary.accuracy(), methods), rule).to_markdown(index=False), "",
-             f"{_label(reference, rule)} minus each baseline, paired bootstrap 95% CI over test questions "
+             f"{method_label(reference, rule)} minus each baseline, paired bootstrap 95% CI over test questions "
              "(cells of range x keep):", "",
-             _baselines(summary.significance_counts(sig), rule).to_markdown(index=False), "",
+             label_methods(summary.significance_counts(sig), rule, "baseline").to_markdown(index=False), "",
              summary.fit().to_markdown(index=False, floatfmt=".2f"), "",
              *[line for rule in dict.fromkeys((reference, "proxyspex-margin", "proxyspex-robust"))
                for line in verify_lines(results, summary.accuracy(), rule)]]
@@ -91,9 +82,9 @@ def main(study: Path, reference: str = "proxyspex") -> None:
             within_noise=lambda s: int((s == 0).sum())).reset_index()
         first = next(p for p in sorted(study.iterdir()) if (p / "seed-0" / "record.json").is_file())
         rule = getattr(read_study_seed(first / "seed-0").config, "proxyspex_rule", None)
-        print(f"All tasks together, {_label(reference, rule)} minus each baseline "
+        print(f"All tasks together, {method_label(reference, rule)} minus each baseline "
               "(cells significantly better / worse / within noise):\n")
-        print(_baselines(counts, rule).to_markdown(index=False) + "\n")
+        print(label_methods(counts, rule, "baseline").to_markdown(index=False) + "\n")
     print("\n".join(parts))
 
 

@@ -48,10 +48,11 @@ def method_label(method: str, rule: str | None = None) -> str:
     return f"{method} ({rule})" if method == "proxyspex" and rule else method
 
 
-def label_methods(table: pd.DataFrame, rule: str | None) -> pd.DataFrame:
-    """A table as reports show it: ``proxyspex`` in its ``method`` column (or as a column name, in pivots) named
-    with the rule it ran, ``proxyspex (robust)``; the stored CSVs keep the bare key."""
+def label_methods(table: pd.DataFrame, rule: str | None, column: str = "method") -> pd.DataFrame:
+    """A table as reports show it: ``proxyspex`` in its ``column`` of method names (``method``; ``baseline`` in
+    count tables), or as a column name in pivots, named with the rule it ran, ``proxyspex (robust)``; the stored
+    CSVs keep the bare key."""
     out = table.rename(columns={"proxyspex": method_label("proxyspex", rule)})
-    if "method" in out.columns:
-        out["method"] = [method_label(m, rule) for m in out["method"]]
+    if column in out.columns:
+        out[column] = [method_label(m, rule) for m in out[column]]
     return out
