@@ -127,10 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not Path(a.results).is_dir():
         raise InputError(f"--results {a.results} is not a directory of committed runs")
-    task = tasks.load(a.task, seed=a.seed, tokenizer=_tokenizer(a.model), n_train=a.n_train, n_test=a.n_test)
     for folder in a.exclude:
         if not Path(folder).is_dir():
             raise InputError(f"--exclude {folder} is not a directory (expected the planned study's own folder)")
+    task = tasks.load(a.task, seed=a.seed, tokenizer=_tokenizer(a.model), n_train=a.n_train, n_test=a.n_test)
     result = audit(task, a.results, a.exclude)
     print(result.line())
     return 0 if not result.n_seen else 1
