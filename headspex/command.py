@@ -32,19 +32,19 @@ def _curves(argv: list[str]) -> int:
 def _report(argv: list[str]) -> int:
     from headspex.report import main as run
 
-    return run(argv)
+    return run(argv, prog="headspex report")
 
 
 def _audit(argv: list[str]) -> int:
     from headspex.prune.question_audit import main as run
 
-    return run(argv)
+    return run(argv, prog="headspex audit")
 
 
 def _roles(argv: list[str]) -> int:
     from headspex.roles.cli import main as run
 
-    return run(argv)
+    return run(argv, prog="headspex roles")
 
 
 def _models(argv: list[str]) -> int:

@@ -21,8 +21,8 @@ KINDS = {"study": ("seed-*/record.json", "study"), "curves": ("seed-*/record.jso
 LEGACY = ("seed-*/results.pkl", "seed-*/curve.pkl")  # pickled seeds of headspex before the stored tables
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m headspex.report", description=__doc__.replace("``", ""),
+def build_parser(prog: str = "python -m headspex.report") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.replace("``", ""),
                                 formatter_class=HelpFormatter)
     p.add_argument("directory", metavar="DIR", help="the --out of a finished (or resumed) run")
     add_debug_flag(p)
@@ -117,8 +117,8 @@ def _command(config: Path) -> str:
     return f": {command}" if command else ""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m headspex.report") -> int:
+    args = build_parser(prog).parse_args(argv)
     return guarded(_run, args)
 
 

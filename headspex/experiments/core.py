@@ -49,15 +49,15 @@ class ExperimentResult:
 
 def open_game(model: Any, task: Any, players: list, config: ExperimentConfig, split: str, store: Path | None, *,
               name: str | None = None, progress: bool = False, executor: Any = None, repair: bool = False,
-              log: Callable[[str], None] = print) -> MaskGame:
+              log: Callable[[str], None] = print, quiet: bool = False) -> MaskGame:
     """The one way an experiment opens a game: ``players`` of ``model`` on ``split`` of ``task``, with the
     configuration's metric and ablation, stored under ``store/<name or split>-<dtype>`` (no store: in memory).
-    Says when stored values are reused."""
+    Says when stored values are reused, unless ``quiet`` (a second game on a store already announced)."""
     dtype = str(model.dtype).replace("torch.", "")
     where = None if store is None else Path(store) / f"{name or split}-{dtype}"
     game = MaskGame(model, task, players, split=split, metric=config.metric, ablation=config.ablation, store=where,
                     executor=executor, progress=progress, repair=repair)
-    if game.n_stored:
+    if game.n_stored and not quiet:
         log(f"resuming {where}: {game.n_stored} stored mask values are reused, not recomputed")
     return game
 

@@ -83,19 +83,20 @@ class RangeSetup:
     executor: Any
     repair: bool = False
 
-    def game(self, split: str, model: Any, *, task: Any = None, name: str | None = None) -> MaskGame:
+    def game(self, split: str, model: Any, *, task: Any = None, name: str | None = None,
+             quiet: bool = False) -> MaskGame:
         """A game on ``split`` of ``task`` (default: the study's) with ``model``, stored under
         ``<range>/<name or split>-<dtype>``."""
         return open_game(model, task or self.task, layer_players(self.layers, model.n_heads), self.config, split,
                          self.store, name=name, progress=self.progress, executor=self.executor, repair=self.repair,
-                         log=self.log)
+                         log=self.log, quiet=quiet)
 
 
 def _study_range(s: RangeSetup, clean_test: float) -> RangeRun:
     """One range: the experiment (pilot, selections, scores, costs), then the proxy's diagnostics."""
     cfg, label = s.config, format_layer_range(s.layers)
     with s.game("train", s.model) as train, s.game("test", s.test_model) as test, \
-            s.game("test", s.model) as test_fast:
+            s.game("test", s.model, quiet=s.model.dtype == s.test_model.dtype) as test_fast:
         n = train.n_players
         cfg.check_budget(n)
         keep_k = {keep: int(round(keep * n)) for keep in cfg.keep}

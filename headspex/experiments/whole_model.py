@@ -62,11 +62,13 @@ def _games(model: Any, test_model: Any, task: Any, players: list, config: CurveC
            progress: bool, repair: bool = False, executor: Any = None,
            log: Callable[[str], None] = print) -> Iterator[Games]:
     """The curve's games: train (study dtype), test (float32), test (study dtype), each with its store."""
-    def game(split: str, m: Any) -> MaskGame:
+    def game(split: str, m: Any, quiet: bool = False) -> MaskGame:
         return open_game(m, task, players, config, split, out_dir, progress=progress, executor=executor,
-                         repair=repair, log=log)
+                         repair=repair, log=log, quiet=quiet)
 
-    with game("train", model) as train, game("test", test_model) as test, game("test", model) as test_fast:
+    same_store = model.dtype == test_model.dtype  # the study dtype's test game shares the float32 one's store
+    with game("train", model) as train, game("test", test_model) as test, \
+            game("test", model, quiet=same_store) as test_fast:
         yield Games(train, test, test_fast)
 
 

@@ -111,8 +111,8 @@ def audit(task: Any, results: str | Path, exclude: Sequence[str | Path] = ()) ->
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m headspex.prune.question_audit", description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m headspex.prune.question_audit") -> int:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--task", required=True, help="task name or .jsonl file, as the planned run names it")
     p.add_argument("--seed", type=int, default=0, help="the planned run's --seed (its split seed)")
     p.add_argument("--n-train", type=int, default=32)

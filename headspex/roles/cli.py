@@ -26,11 +26,11 @@ MARKER = "protocol.json"  # written first: a directory holding it with "tool": T
 TOOL = "headspex.roles"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m headspex.roles") -> argparse.ArgumentParser:
     from headspex.roles.protocol import RoleProtocol
 
     d = RoleProtocol()
-    p = argparse.ArgumentParser(prog="python -m headspex.roles", description=__doc__.replace("``", ""),
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.replace("``", ""),
                                 formatter_class=HelpFormatter)
     p.add_argument("--model", default="smollm2", help="alias, Hugging Face id, local checkpoint or random:NAME")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR",
@@ -145,6 +145,6 @@ def _summary(frame: Any) -> None:
             print(f"{name}: {heads}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m headspex.roles") -> int:
+    args = build_parser(prog).parse_args(argv)
     return guarded(_run, args)

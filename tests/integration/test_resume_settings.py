@@ -86,6 +86,8 @@ def test_a_resumed_run_says_how_many_values_it_reused(setup, capsys):
     assert prune([*setup["base"], "--task", str(setup["task"]), "--layers", "1-2", "--out", str(setup["ranges"])]) == 0
     out = capsys.readouterr().out
     assert "stored mask values are reused" in out and "train-float32" in out
+    resumed = [line.split(":")[0] for line in out.splitlines() if line.startswith("resuming ")]
+    assert len(resumed) == len(set(resumed)), resumed  # each store is announced once (the test store is shared)
 
 
 def test_a_run_recorded_before_the_rule_was_a_setting_resumes_only_under_its_legacy_rule(setup, capsys, tmp_path):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from headspex import __version__
 from headspex.command import TOOLS, main
 
@@ -24,12 +26,12 @@ def test_version_and_listings(capsys):
     assert main(["tasks"]) == 0 and "ioi" in capsys.readouterr().out
 
 
-def test_a_tool_takes_its_own_options(capsys):
-    try:
-        main(["prune", "--help"])
-    except SystemExit as done:
-        assert done.code == 0
-    assert capsys.readouterr().out.startswith("usage: headspex prune")
+@pytest.mark.parametrize("tool", ["prune", "curves", "report", "audit", "roles"])
+def test_a_tool_takes_its_own_options_and_names_itself(tool, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([tool, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: headspex {tool}")
 
 
 def test_an_unknown_tool_is_one_error(capsys):
