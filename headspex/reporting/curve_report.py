@@ -19,7 +19,8 @@ from headspex._io import atomic_write_text, save_figure
 from headspex.records.curve_result import CurveResult, auc_table, cost_table, curve_table, prunable_table
 from headspex.reporting.escape import escape_markdown
 from headspex.reporting.labels import label_methods, method_label
-from headspex.reporting.trust import TrustReport, curve_checks, details_markdown, warnings_markdown
+from headspex.reporting.trust import TrustReport, curve_checks
+from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
 from headspex.reporting.verdict import curve_verdict
 from headspex.rundir import missing_seeds_note
 

@@ -25,7 +25,8 @@ from headspex.reporting.labels import (CONVENTION, head_label, heads_for_users, 
                                        method_label)
 from headspex.reporting.roles import read_roles, roles_markdown
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, study_tables, verdict_pivot
-from headspex.reporting.trust import TrustReport, details_markdown, warnings_markdown
+from headspex.reporting.trust import TrustReport
+from headspex.reporting.trust_blocks import details_markdown, warnings_markdown
 from headspex.reporting.verdict import ceiling_sentence, study_verdict
 from headspex.rundir import missing_seeds_note
 

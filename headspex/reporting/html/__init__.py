@@ -23,7 +23,7 @@ from headspex.reporting.html.verdict import verdict_section
 from headspex.reporting.page import Page, document
 from headspex.reporting.roles import range_roles, roles_html
 from headspex.reporting.study_tables import study_tables
-from headspex.reporting.trust import details_html
+from headspex.reporting.trust_blocks import details_html
 
 __all__ = ["write_html"]
 

@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 from headspex.reporting.html.common import colour, ordered_methods
 from headspex.reporting.labels import label_methods, method_label
 from headspex.reporting.page import Page, document, sentences_html, style, table_html
-from headspex.reporting.trust import details_html, TrustReport, warnings_html
+from headspex.reporting.trust import TrustReport
+from headspex.reporting.trust_blocks import details_html, warnings_html
 
 
 def auc_display(auc: pd.DataFrame, rule: str | None = None) -> pd.DataFrame:

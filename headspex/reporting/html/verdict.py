@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 from headspex.reporting.page import Page, sentences_html, table_html
 from headspex.reporting.study_tables import accuracy_caption, n_test_questions, verdict_pivot
-from headspex.reporting.trust import TrustReport, warnings_html
+from headspex.reporting.trust import TrustReport
+from headspex.reporting.trust_blocks import warnings_html
 from headspex.reporting.verdict import study_verdict
 
 
