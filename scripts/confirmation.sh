@@ -26,7 +26,12 @@ whole() {
     --seed "$SEED" --seeds 3 --layers all --budget 400 --n-train 32 --n-test 200 --n-random 30 --no-progress \
     --methods "$WHOLE_METHODS" --out "$dir" > "$dir.log" 2>&1
 }
-ranges ioi & ranges induction & wait
-ranges mmlu:miscellaneous & whole ioi & wait
-whole induction
+# Two runs at a time, each the next in this list when a slot frees (no core waits while runs remain; the order
+# only schedules, every run is the same command whenever it starts).
+RUNS=("ranges ioi" "ranges induction" "ranges mmlu:miscellaneous" "whole ioi" "whole induction")
+for run in "${RUNS[@]}"; do
+  while (( $(jobs -rp | wc -l) >= 2 )); do wait -n || true; done
+  $run &
+done
+wait
 cat "$OUT/times.txt"
