@@ -39,13 +39,28 @@ class RobustObjective:
 
     def spread(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation ``[N]`` of the refits' predictions."""
-        x = np.asarray(masks, dtype=np.float64).reshape(-1, self.n_players)
-        preds = np.stack([np.asarray(b.predict(x), dtype=np.float64) for b in self.boosters])
-        return preds.mean(axis=0), preds.std(axis=0, ddof=1) if len(self.boosters) > 1 else np.zeros(len(x))
+        masks = np.asarray(masks).reshape(-1, self.n_players)
+        data = _shared_pool(masks, self.boosters)
+        if data is None:
+            data = masks.astype(np.float64)
+        preds = np.stack([np.asarray(b.predict(data), dtype=np.float64) for b in self.boosters])
+        return preds.mean(axis=0), preds.std(axis=0, ddof=1) if len(self.boosters) > 1 else np.zeros(len(masks))
 
     def predict(self, masks: np.ndarray) -> np.ndarray:
         mean, sd = self.spread(masks)
         return np.minimum(mean, self.ceiling) - self.lam * sd
+
+
+def _shared_pool(masks: np.ndarray, boosters: list[Any]) -> Any:
+    """``masks [N, n]`` as one CatBoost ``Pool`` for all the refits when they are CatBoost models (building the
+    pool is most of a prediction's cost, and the greedy + swap search predicts thousands of batches); otherwise
+    None. 0/1 masks are exact in float32, so the predictions are bit-identical to those of ``predict`` on float64
+    masks (``tests/unit/test_robust_rule.py``)."""
+    if not all(type(b).__module__.startswith("catboost") for b in boosters):
+        return None
+    from catboost import Pool
+
+    return Pool(np.asfortranarray(masks, dtype=np.float32))
 
 
 class _Constant:

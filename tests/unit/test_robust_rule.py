@@ -103,3 +103,17 @@ def test_local_optima_are_distinct_best_first_and_include_lassos_top_k():
     assert all(int(c.mask.sum()) == k for c in found)
     assert any(np.array_equal(c.mask, select_top_k(lasso_w, k).mask) for c in found)
     np.testing.assert_array_equal(found[0].mask, select_top_k(w, k).mask)  # swap polishing finds the optimum
+
+
+def test_the_refits_share_one_pool_and_predict_exactly_what_each_would_alone():
+    """One CatBoost Pool for all refits (the search's main cost) gives bit-identical predictions: the selections
+    are the ones each refit's own ``predict(masks)`` would give."""
+    game = planted_game(30, n_terms=20, max_order=3, seed=4)
+    rng = np.random.default_rng(1)
+    masks = (rng.random((150, 30)) < 0.5).astype(np.uint8)
+    values = game.spectrum.predict(masks)
+    objective = bootstrap_objective(Proxy(seed=0).fit(masks, values), masks, values, seed=2, n_boot=5)
+    probe = (rng.random((700, 30)) < rng.uniform(0.1, 0.9, size=(700, 1))).astype(np.uint8)
+    alone = np.stack([b.predict(probe.astype(np.float64)) for b in objective.boosters])
+    mean, sd = objective.spread(probe)
+    assert np.array_equal(mean, alone.mean(axis=0)) and np.array_equal(sd, alone.std(axis=0, ddof=1))
