@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
 def test_bench_writes_speedups_and_agreement(embedded, tmp_path):
     out = tmp_path / "bench.json"
-    args = ["--task", "facts", "--layers", "final,all", "--masks", "2", "--naive-masks", "1", "--repeats", "1", "--json", str(out)]
+    args = ["--task", "capitals", "--layers", "final,all", "--masks", "2", "--naive-masks", "1", "--repeats", "1", "--json", str(out)]
     done = subprocess.run([sys.executable, "-m", "benchmarks.engine", *args], cwd=ROOT, capture_output=True, text=True,
                           env=os.environ | {"HF_HUB_OFFLINE": "1"}, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
