@@ -87,3 +87,24 @@ def test_no_gain_over_lasso_is_said_plainly_and_the_default_question_reopens():
     assert report.verdict(cells, pd.DataFrame())[0] == ("robust ProxySPEX does not beat LASSO on SmolLM2 "
                                                       "(Holm: 2 better, 2 worse of 27)")
     assert report.default_rule(cells).startswith("ProxySPEX's default rule did not confirm")
+
+
+@pytest.mark.parametrize("induction_seeds", [4, 5])
+def test_a_verdict_needs_every_planned_seed(tmp_path, induction_seeds):
+    """Every task present: with one run short of the plan's seeds the report is incomplete and says which; with
+    all of them it gives the verdict."""
+    for task in report.RANGE_TASKS:
+        _write_task(tmp_path, task, {"lasso": 0.3}, seeds=5 if task != "induction" else induction_seeds)
+    for task in report.WHOLE_TASKS:
+        for seed in report.WHOLE_SEEDS:
+            (tmp_path / f"whole-{task}" / f"seed-{seed}").mkdir(parents=True)
+            (tmp_path / f"whole-{task}" / f"seed-{seed}" / "record.json").write_text("{}")
+    whole = pd.DataFrame([dict(task=t, estimate=0.0, low=-0.01, high=0.01, p=0.5, holm_sign=0)
+                          for t in report.WHOLE_TASKS])
+    text = report.markdown(tmp_path, report.range_cells(tmp_path), whole)
+    if induction_seeds == 5:
+        assert report.seeds_short(tmp_path) == [] and "## Verdict (the plan's wording)" in text
+        return
+    assert report.seeds_short(tmp_path) == ["ranges-induction: 100, 101, 102, 103 of 100-104"]
+    assert text.startswith("# Confirmation study: INCOMPLETE, no verdict") and "## Verdict" not in text
+    assert "Seeds finished, short of the plan: ranges-induction: 100, 101, 102, 103 of 100-104." in text
